@@ -1,0 +1,47 @@
+"""What several commands share: settings, the store, reading manifests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from conveyor.config import Settings
+from conveyor.spec import load_file
+from conveyor.store import Store
+
+__all__ = ["open_store", "read_manifests", "OverlayLookup", "TEMPLATE_KINDS"]
+
+TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+
+
+def open_store(settings: Settings) -> Store:
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return Store.open(settings.db_path)
+
+
+def read_manifests(path: str, settings: Settings) -> list[dict[str, Any]]:
+    return load_file(path, max_bytes=settings.max_manifest_bytes) if _takes_max(load_file) else load_file(path)
+
+
+def _takes_max(fn: Any) -> bool:
+    import inspect
+
+    return "max_bytes" in inspect.signature(fn).parameters
+
+
+class OverlayLookup:
+    """Templates from the file being run first, then the store's."""
+
+    def __init__(self, store: Store | None, docs: list[Mapping[str, Any]], namespace: str) -> None:
+        self.store = store
+        self.local: dict[tuple[str, str], Mapping[str, Any]] = {}
+        for doc in docs:
+            if doc.get("kind") in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
+                name = (doc.get("metadata") or {}).get("name", "")
+                self.local[(doc["kind"], name)] = doc
+        self.namespace = namespace
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        if (kind, name) in self.local:
+            return dict(self.local[(kind, name)])
+        return self.store.get(kind, name, namespace) if self.store is not None else None

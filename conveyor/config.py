@@ -1,0 +1,108 @@
+"""Settings: one typed object, built once from the environment and passed in.
+
+Every variable conveyor reads is declared in `VARIABLES`, so `conveyor config`
+(a later issue) can print them all with their defaults and meaning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conveyor.errors import InvalidInput
+
+__all__ = ["Settings", "VARIABLES"]
+
+#: name -> (default, what it is for)
+VARIABLES: dict[str, tuple[str, str]] = {
+    "CONVEYOR_HOME": ("~/.conveyor", "folder holding the store, artifacts, logs and task scratch space"),
+    "CONVEYOR_EXECUTOR": ("auto", "task executor: auto | process (containers come later)"),
+    "CONVEYOR_SANDBOX": ("auto", "process executor isolation: auto (bubblewrap when installed) | bwrap | none"),
+    "CONVEYOR_ARTIFACT_DIR": ("$CONVEYOR_HOME/artifacts", "the local default artifact repository"),
+    "CONVEYOR_NAMESPACE": ("default", "namespace for workflows that name none"),
+    "CONVEYOR_MAX_PARALLEL_TASKS": ("0", "cap on tasks running at once on this machine (0: 4 x CPU cores)"),
+    "CONVEYOR_MAX_MANIFEST_BYTES": ("10485760", "largest manifest accepted, in bytes"),
+    "CONVEYOR_MAX_NODES": ("200000", "largest number of nodes one workflow may create"),
+    "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
+}
+
+
+def _env(env: Mapping[str, str], name: str) -> str:
+    return env.get(name, "") or VARIABLES[name][0]
+
+
+def _int(env: Mapping[str, str], name: str) -> int:
+    raw = _env(env, name)
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(f"{name}={raw!r} is not an integer; set it to a whole number") from None
+
+
+def _bool(env: Mapping[str, str], name: str) -> bool:
+    raw = _env(env, name).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off", ""):
+        return False
+    raise InvalidInput(f"{name}={raw!r} is not a boolean; use true or false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    executor: str = "auto"
+    sandbox: str = "auto"
+    artifact_dir: Path = field(default=Path())
+    namespace: str = "default"
+    max_parallel_tasks: int = 0
+    max_manifest_bytes: int = 10 * 1024 * 1024
+    max_nodes: int = 200_000
+    keep_scratch: bool = False
+    #: image name (without tag) -> entrypoint used when a container names no command,
+    #: standing in for the image's ENTRYPOINT when tasks run as host processes.
+    image_entrypoints: Mapping[str, tuple[str, ...]] = field(
+        default_factory=lambda: {"argoproj/argosay": ("argosay",)}
+    )
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "conveyor.db"
+
+    @property
+    def scratch_dir(self) -> Path:
+        return self.home / "scratch"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    def effective_max_parallel_tasks(self) -> int:
+        return self.max_parallel_tasks or 4 * (os.cpu_count() or 1)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        home = Path(os.path.expanduser(_env(env, "CONVEYOR_HOME"))).resolve()
+        executor = _env(env, "CONVEYOR_EXECUTOR").lower()
+        if executor not in ("auto", "process"):
+            raise InvalidInput(
+                f"CONVEYOR_EXECUTOR={executor!r} is not known; use auto or process"
+            )
+        sandbox = _env(env, "CONVEYOR_SANDBOX").lower()
+        if sandbox not in ("auto", "bwrap", "none"):
+            raise InvalidInput(f"CONVEYOR_SANDBOX={sandbox!r} is not known; use auto, bwrap or none")
+        art = env.get("CONVEYOR_ARTIFACT_DIR") or str(home / "artifacts")
+        return cls(
+            home=home,
+            executor=executor,
+            sandbox=sandbox,
+            artifact_dir=Path(os.path.expanduser(art)).resolve(),
+            namespace=_env(env, "CONVEYOR_NAMESPACE"),
+            max_parallel_tasks=_int(env, "CONVEYOR_MAX_PARALLEL_TASKS"),
+            max_manifest_bytes=_int(env, "CONVEYOR_MAX_MANIFEST_BYTES"),
+            max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
+            keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
+        )

@@ -1,0 +1,47 @@
+"""Node IDs, pod names and timestamps in Argo's formats.
+
+Argo names a node `<workflow>-<fnv32a(node name)>` (the root node keeps the
+workflow's name) and, with POD_NAMES=v2, a pod `<workflow>-<template>-<hash>`.
+See https://argo-workflows.readthedocs.io/en/latest/pod-names/
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+__all__ = ["fnv32a", "node_id", "pod_name", "rfc3339"]
+
+_FNV_OFFSET = 0x811C9DC5
+_FNV_PRIME = 0x01000193
+_MAX_POD_NAME = 253
+_K8S_NAME_TAIL = 63
+
+
+def fnv32a(text: str) -> int:
+    h = _FNV_OFFSET
+    for byte in text.encode():
+        h ^= byte
+        h = (h * _FNV_PRIME) & 0xFFFFFFFF
+    return h
+
+
+def node_id(workflow: str, node_name: str) -> str:
+    if node_name == workflow:
+        return workflow
+    return f"{workflow}-{fnv32a(node_name)}"
+
+
+def pod_name(workflow: str, node_name: str, template: str) -> str:
+    if node_name == workflow:
+        return workflow
+    suffix = f"-{fnv32a(node_name)}"
+    prefix = f"{workflow}-{template}" if template else workflow
+    # Argo trims the prefix so the whole name stays a valid object name.
+    room = _MAX_POD_NAME - len(suffix)
+    return prefix[:room].rstrip("-") + suffix
+
+
+def rfc3339(epoch_s: float | None) -> str | None:
+    if epoch_s is None:
+        return None
+    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,80 @@
+"""Container output: streamed line by line to a log file, stdout's tail kept as Argo's result.
+
+Memory stays flat whatever a task prints: output is copied in 64 KiB chunks and
+only the last `RESULT_LIMIT_BYTES` of stdout are held, which is what Argo keeps
+for `outputs.result` ("only the last 256 kB were saved").
+See https://argo-workflows.readthedocs.io/en/latest/variables/ (outputs.result).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+__all__ = ["RESULT_LIMIT_BYTES", "LogSink", "ResultTail", "pump"]
+
+RESULT_LIMIT_BYTES = 256 * 1024
+_CHUNK_BYTES = 64 * 1024
+
+
+class LogSink:
+    """One container's log file; stdout and stderr interleave by whole lines."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("wb")
+
+    def write(self, data: bytes | bytearray) -> None:
+        if not self._file.closed:
+            self._file.write(data)
+            self._file.flush()  # readers tail the file while the task runs
+
+    def close(self) -> None:
+        self._file.close()
+
+
+class ResultTail:
+    """The last `limit` bytes of a stream (plus one, for the trailing newline Argo drops)."""
+
+    def __init__(self, limit: int = RESULT_LIMIT_BYTES) -> None:
+        self.limit = limit
+        self.total = 0
+        self._buf = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self.total += len(data)
+        self._buf += data
+        extra = len(self._buf) - (self.limit + 1)
+        if extra > 0:
+            del self._buf[:extra]
+
+    def text(self) -> tuple[str, bool]:
+        """The result (one trailing newline removed, as Argo does) and whether it was cut."""
+        data = bytes(self._buf)
+        total = self.total
+        if data.endswith(b"\n"):
+            data, total = data[:-1], total - 1
+        cut = total > self.limit
+        if cut:
+            data = data[-self.limit :]
+            while data and 0x80 <= data[0] < 0xC0:
+                data = data[1:]  # don't start on half a UTF-8 character
+        return data.decode("utf-8", errors="replace"), cut
+
+
+async def pump(reader: asyncio.StreamReader, sink: LogSink, tail: ResultTail | None = None) -> None:
+    """Copy a pipe to the log as whole lines arrive; feed `tail` with everything."""
+    pending = bytearray()
+    while chunk := await reader.read(_CHUNK_BYTES):
+        if tail is not None:
+            tail.feed(chunk)
+        pending += chunk
+        cut = pending.rfind(b"\n")
+        if cut >= 0:
+            sink.write(pending[: cut + 1])
+            del pending[: cut + 1]
+        elif len(pending) >= _CHUNK_BYTES:
+            sink.write(pending)  # a very long line: don't hold it all
+            pending.clear()
+    if pending:
+        sink.write(pending)

@@ -1,0 +1,129 @@
+"""The process executor: a task's containers run as host processes, each task in its own root.
+
+There is no image to run, so the tools a task calls must be on the host (Argo's
+example images are stood in for by small scripts in tests/standins). Each task
+gets a private filesystem: with bubblewrap a scratch folder bound as `/`
+(`_sandbox.py`), without it its named paths remapped under that folder
+(`_paths.py`, partial isolation). Containers of a task share that root, as a pod's
+containers share its volumes (`_pod.py`).
+https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from typing import Literal
+
+from conveyor.config import Settings
+from conveyor.errors import ExecutorError
+from conveyor.executors._paths import RemapSandbox
+from conveyor.executors._pod import SCRIPT_PATH, ProcessTask
+from conveyor.executors._sandbox import BwrapSandbox, Sandbox, bwrap_problem, host_layout
+from conveyor.executors.base import TaskSpec
+
+__all__ = ["ProcessExecutor", "ProcessTask", "SandboxMode"]
+
+SandboxMode = Literal["bwrap", "none"]
+_logger = logging.getLogger(__name__)
+
+
+def named_paths(spec: TaskSpec) -> list[str]:
+    """Every absolute path the manifest names for this task: these are remapped without bwrap."""
+    paths = [*spec.output_parameters.values(), *spec.output_artifacts.values(), SCRIPT_PATH]
+    paths += [f.path for f in spec.inputs]
+    for c in spec.containers:
+        paths += [c.working_dir] if c.working_dir else []
+        paths += [str(m["mountPath"]) for m in c.volume_mounts if m.get("mountPath")]
+    return paths
+
+
+class ProcessExecutor:
+    """Runs tasks as host processes; see the module docstring."""
+
+    name = "process"
+
+    def __init__(self, settings: Settings, *, log: Callable[[str], None] | None = None) -> None:
+        self.settings = settings
+        self._log = log or _logger.warning
+        self._bwrap = shutil.which("bwrap") or "/usr/bin/bwrap"
+        self._mode: SandboxMode | None = None
+        self._lock: asyncio.Lock | None = None
+        self._tasks: set[ProcessTask] = set()
+
+    async def sandbox_mode(self) -> SandboxMode:
+        """Either `bwrap` or `none`; probes bubblewrap once (`bwrap ... true`) and remembers."""
+        if self._mode is None:
+            self._lock = self._lock or asyncio.Lock()
+            async with self._lock:
+                if self._mode is None:
+                    self._mode = await self._choose_mode()
+        return self._mode
+
+    async def _choose_mode(self) -> SandboxMode:
+        partial = (
+            "tasks run as host processes with the paths they name remapped under a scratch "
+            "folder, so isolation is partial (paths a task does not name reach the host)"
+        )
+        if self.settings.sandbox == "none":
+            self._log(f"CONVEYOR_SANDBOX=none: {partial}")
+            return "none"
+        problem = await bwrap_problem(self._bwrap, self.settings.scratch_dir, _host_path_env())
+        if problem is None:
+            return "bwrap"
+        if self.settings.sandbox == "bwrap":
+            raise ExecutorError(
+                f"CONVEYOR_SANDBOX=bwrap but bubblewrap does not work here: {problem}; "
+                "install bubblewrap (apt-get install bubblewrap) or set CONVEYOR_SANDBOX=auto"
+            )
+        self._log(
+            f"bubblewrap is not usable ({problem}): {partial}; "
+            "install bubblewrap for a private filesystem per task"
+        )
+        return "none"
+
+    async def launch(self, spec: TaskSpec) -> ProcessTask:
+        if not spec.key or "/" in spec.key or spec.key in (".", ".."):
+            raise ExecutorError(
+                f"task key {spec.key!r} cannot name a scratch folder; use a non-empty name without '/'"
+            )
+        mode = await self.sandbox_mode()
+        path_env = _host_path_env()
+        scratch = self.settings.scratch_dir / spec.key
+        root = scratch / "root"
+        try:
+            if scratch.exists():  # left by a crashed run of the same attempt
+                await asyncio.to_thread(shutil.rmtree, scratch)
+            root.mkdir(parents=True)
+            layout = host_layout(path_env)
+        except OSError as e:
+            raise ExecutorError(f"cannot create the scratch folder {root}: {e}") from e
+        sandbox: Sandbox
+        if mode == "bwrap":
+            sandbox = BwrapSandbox(root, layout, self._bwrap)
+        else:
+            keep = [dest for _, dest in layout.binds] + [link for link, _ in layout.symlinks]
+            sandbox = RemapSandbox(root, named_paths(spec), keep)
+        task = ProcessTask(
+            spec,
+            sandbox,
+            base_env={"PATH": path_env, "LANG": os.environ.get("LANG") or "C.UTF-8"},
+            entrypoints=dict(self.settings.image_entrypoints),
+            scratch=scratch,
+            keep_scratch=self.settings.keep_scratch,
+        )
+        self._tasks.add(task)
+        task.on_done(lambda: self._tasks.discard(task))
+        return task
+
+    async def close(self) -> None:
+        """Stop every task still running (SIGTERM, SIGKILL a few seconds later)."""
+        await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+
+
+def _host_path_env() -> str:
+    # Read at each launch, not at import: the service's PATH is what tasks get.
+    return os.environ.get("PATH") or os.defpath

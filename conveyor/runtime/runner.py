@@ -1,0 +1,171 @@
+"""Drive one workflow: store <-> machine <-> executor.
+
+Events are appended to the store before the machine applies them (so a crash
+loses nothing that was acknowledged), and the workflow object with its status
+is written back after each batch. Task launches, kills and timers run as
+asyncio tasks that feed new events into the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from conveyor.config import Settings
+from conveyor.engine import Finished, Kill, Launch, Machine, SetTimer
+from conveyor.errors import ConveyorError
+from conveyor.executors.base import Executor, TaskHandle, TaskResult
+from conveyor.runtime.tasks import build_spec, cleanup, result_event, stage_inputs, store_outputs
+from conveyor.store import ArtifactRepo, Store
+
+__all__ = ["WorkflowRunner"]
+
+#: how often, at most, the full status is written back while a workflow runs
+_PERSIST_EVERY_S = 0.25
+
+
+class WorkflowRunner:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        repo: ArtifactRepo,
+        executor: Executor,
+        workflow: dict[str, Any],
+        *,
+        resolved: dict[str, Any] | None = None,
+        on_update: Callable[[Machine], None] | None = None,
+        semaphore_limits: Mapping[str, int] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.repo = repo
+        self.executor = executor
+        self.workflow = workflow
+        self.on_update = on_update
+        meta = workflow["metadata"]
+        self.namespace: str = meta.get("namespace") or settings.namespace
+        self.name: str = meta["name"]
+        # `resolved` has templateRefs and workflowTemplateRef merged in; the stored
+        # object keeps what the user wrote.
+        self.machine = Machine(resolved or workflow, max_nodes=settings.max_nodes, semaphore_limits=semaphore_limits)
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.handles: dict[str, TaskHandle] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+        self.launches = 0
+        self._slots = asyncio.Semaphore(settings.effective_max_parallel_tasks())
+        self._last_persist = 0.0
+        self._dirty = False
+        self.killed: set[str] = set()
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Deliver an outside event (resume, stop, terminate) to this workflow."""
+        self.queue.put_nowait(event)
+
+    async def run(self) -> dict[str, Any]:
+        self.queue.put_nowait({"type": "start"})
+        flusher = asyncio.ensure_future(self._flush_periodically())
+        try:
+            while not self.machine.done:
+                batch = [await self.queue.get()]
+                while not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                self.store.append_events(self.namespace, self.name, [{**e, "at": time.time()} for e in batch])
+                for event in batch:
+                    for action in self.machine.apply(event, time.time()):
+                        self._act(action)
+                self._persist(force=self.machine.done)
+                if self.on_update is not None:
+                    self.on_update(self.machine)
+        finally:
+            flusher.cancel()
+            await self._shutdown()
+        return self.workflow
+
+    async def _flush_periodically(self) -> None:
+        # Batches inside the throttle window are written by this ticker, so the
+        # stored status is never more than one period behind the machine.
+        while True:
+            await asyncio.sleep(_PERSIST_EVERY_S)
+            if self._dirty:
+                self._persist(force=True)
+
+    # -- actions -----------------------------------------------------------
+    def _act(self, action: object) -> None:
+        if isinstance(action, Launch):
+            self._spawn(self._run_task(action.node_id, action.plan))
+        elif isinstance(action, Kill):
+            self.killed.add(action.node_id)
+            handle = self.handles.get(action.node_id)
+            if handle is not None:
+                self._spawn(handle.terminate())
+        elif isinstance(action, SetTimer):
+            delay = max(0.0, action.at - time.time())
+            loop = asyncio.get_running_loop()
+            self.timers[action.timer_id] = loop.call_later(
+                delay, self.queue.put_nowait, {"type": "timer", "id": action.timer_id}
+            )
+        elif isinstance(action, Finished):
+            pass
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _run_task(self, node_id: str, plan: dict[str, Any]) -> None:
+        self.launches += 1
+        key = f"{node_id}-{self.launches}"
+        stage = self.settings.scratch_dir / f"{key}.in"
+        spec = None
+        async with self._slots:
+            try:
+                inputs = await stage_inputs(self.repo, plan, stage)
+                volumes = list((self.machine.spec or {}).get("volumes") or [])
+                spec = build_spec(self.settings, plan, key, inputs, volumes)
+                handle = await self.executor.launch(spec)
+                self.handles[node_id] = handle
+                if node_id in self.killed:  # killed while its inputs were being staged
+                    await handle.terminate()
+                result = await handle.wait()
+                artifacts = await store_outputs(self.repo, plan, result)
+                for log in sorted(spec.log_dir.glob("*.log")) if spec.log_dir.is_dir() else []:
+                    self.store.add_log(self.namespace, self.name, node_id, log.stem, str(log))
+            except ConveyorError as exc:
+                result, artifacts = TaskResult(phase="Error", message=str(exc)), {}
+            except OSError as exc:
+                result, artifacts = TaskResult(phase="Error", message=f"task could not run: {exc}"), {}
+            finally:
+                self.handles.pop(node_id, None)
+                cleanup(stage, *( [spec.collect_dir] if spec is not None else []))
+        self.queue.put_nowait(result_event(node_id, result, artifacts))
+
+    # -- persistence -------------------------------------------------------
+    def _persist(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_persist < _PERSIST_EVERY_S:
+            self._dirty = True
+            return
+        self._last_persist = now
+        self._dirty = False
+        status = self.machine.status()
+        self.workflow["status"] = status
+        labels = self.workflow["metadata"].setdefault("labels", {})
+        labels["workflows.argoproj.io/phase"] = status["phase"]
+        if self.machine.done:
+            labels["workflows.argoproj.io/completed"] = "true"
+        self.store.update_workflow(self.workflow)
+
+    async def _shutdown(self) -> None:
+        for timer in self.timers.values():
+            timer.cancel()
+        for handle in list(self.handles.values()):
+            with contextlib.suppress(Exception):
+                await handle.terminate()
+        if self.tasks:
+            await asyncio.gather(*self.tasks, return_exceptions=True)
+        self._persist(force=True)

@@ -1,0 +1,146 @@
+"""Read manifests: YAML (one or many `---` documents) or JSON, within limits.
+
+JSON is read with the standard library's fast decoder when the text looks
+like JSON; anything else goes to the safe YAML builder (`_yaml`). Every
+document must be a mapping: one Argo manifest each.
+
+See https://argo-workflows.readthedocs.io/en/latest/workflow-concepts/ for
+what a manifest holds.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from conveyor.errors import ManifestError, Problem
+from conveyor.spec._yaml import MAX_DEPTH, MAX_EXPANDED_NODES, parse_yaml
+
+__all__ = ["load_documents", "load_file", "MAX_DEPTH", "MAX_EXPANDED_NODES", "DEFAULT_MAX_BYTES"]
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+
+
+def _too_large(size: int, max_bytes: int) -> Problem:
+    return Problem(
+        "",
+        f"the manifest is {size:,} bytes, more than the limit of {max_bytes:,} bytes; "
+        "split it into smaller files, or raise the limit with CONVEYOR_MAX_MANIFEST_BYTES",
+    )
+
+
+def _json_depth_ok(data: Any) -> bool:
+    # Iterative: the data may be as deep as the JSON decoder allowed.
+    pending = [(data, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > MAX_DEPTH:
+            return False
+        children = (
+            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        )
+        pending.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
+    return True
+
+
+def _depth_problem() -> Problem:
+    return Problem(
+        "",
+        f"the document nests deeper than {MAX_DEPTH} levels; no Argo manifest needs that, so it is refused",
+    )
+
+
+def _from_json(text: str) -> list[tuple[int, Any]] | None:
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ManifestError([_depth_problem()]) from None
+    except ValueError:
+        return None  # not JSON; YAML's flow style may still read it
+    if not _json_depth_ok(data):
+        raise ManifestError([_depth_problem()])
+    return [(1, data)]
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, (int, float)) else f"a {type(value).__name__}"
+
+
+def load_documents(
+    text: str | bytes, source: str = "<input>", *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> list[dict[str, Any]]:
+    """Parse YAML (multi-document) or JSON into manifests; raise ManifestError if unusable.
+
+    Empty documents are skipped. Every document must be a mapping.
+    """
+    size = len(text) if isinstance(text, bytes) else len(text.encode("utf-8", "surrogatepass"))
+    if size > max_bytes:
+        raise ManifestError([_too_large(size, max_bytes)], source)
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ManifestError(
+                [
+                    Problem(
+                        "",
+                        f"the manifest is not valid UTF-8 (bad byte at offset {exc.start}); save it as UTF-8",
+                    )
+                ],
+                source,
+            ) from None
+    elif text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        stripped = text.lstrip()
+        docs = _from_json(text) if stripped[:1] in ("{", "[") else None
+        if docs is None:
+            docs = parse_yaml(text)
+    except ManifestError as exc:
+        raise ManifestError(exc.problems, source) from None
+    problems: list[Problem] = []
+    manifests: list[dict[str, Any]] = []
+    for number, (line, data) in enumerate(docs, start=1):
+        if data is None:
+            continue
+        if not isinstance(data, dict):
+            problems.append(
+                Problem(
+                    "",
+                    f"document {number} (line {line}) is {_kind_of(data)}, not a mapping; each document "
+                    "must be one Argo manifest with apiVersion, kind, metadata and spec",
+                )
+            )
+            continue
+        manifests.append(data)
+    if problems:
+        raise ManifestError(problems, source)
+    return manifests
+
+
+def load_file(path: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> list[dict[str, Any]]:
+    """Read and parse a manifest file; `-` reads standard input."""
+    name = str(path)
+    try:
+        if name == "-":
+            raw = sys.stdin.buffer.read(max_bytes + 1)
+            name = "<stdin>"
+        else:
+            with open(path, "rb") as handle:
+                raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise ManifestError(
+            [Problem("", f"cannot read the file: {exc.strerror or exc}")], name
+        ) from None
+    if len(raw) > max_bytes:
+        # The true size is unknown for a stream; say "more than" rather than guess.
+        raise ManifestError([_too_large(len(raw), max_bytes)], name)
+    return load_documents(raw, name, max_bytes=max_bytes)

@@ -1,0 +1,371 @@
+"""The SQLite store: workflows, their replay events, the log index and templates.
+
+Objects are stored whole as JSON, with the fields that list queries filter
+or sort on copied into indexed columns. Workflow labels also go into a side
+table so label selectors are SQL `EXISTS` lookups. Connection handling and
+the durability rules live in `_db.py`. All SQL is parameterized: the only
+text ever spliced in is fixed fragments and `?` placeholders.
+
+Argo's REST API reads the same store, so not-found and already-exists
+messages match Argo Server's exactly.
+https://argo-workflows.readthedocs.io/en/latest/rest-api/
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from conveyor.errors import AlreadyExists, InvalidInput, NotFound
+from conveyor.store._db import Database, store_error
+from conveyor.store._labels import Requirement, parse_selector
+from conveyor.store._rows import (
+    TEMPLATE_PLURALS,
+    WorkflowRow,
+    decode_token,
+    dump,
+    encode_token,
+    template_key,
+    workflow_row,
+)
+from conveyor.store._schema import migrate
+
+__all__ = ["Store"]
+
+_WORKFLOWS = "workflows.argoproj.io"
+
+
+def _copy(obj: Any, what: str) -> Any:
+    """A private deep copy that is guaranteed to round-trip through JSON."""
+    return json.loads(dump(obj, what))
+
+
+def _not_found(name: str) -> NotFound:
+    return NotFound(f'{_WORKFLOWS} "{name}" not found')
+
+
+def _label_clause(req: Requirement) -> tuple[str, list[str]]:
+    """SQL for one selector requirement against the `workflows w` row."""
+    sql = (
+        "EXISTS (SELECT 1 FROM workflow_labels l"
+        " WHERE l.namespace = w.namespace AND l.name = w.name AND l.key = ?"
+    )
+    params = [req.key]
+    if req.values and req.op != "exists":
+        sql += " AND l.value IN (" + ",".join("?" * len(req.values)) + ")"
+        params += req.values
+    sql += ")"
+    # `!=`, `notin` and `!key` also hold when the label is absent, as in Kubernetes.
+    return ("NOT " + sql if req.op in ("!=", "notin", "!exists") else sql), params
+
+
+class Store:
+    """Thread-safe: share one Store; each thread gets its own SQLite connection."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        """Open (creating the folder, file and schema as needed) the store at `path`."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = Database(path)
+        try:
+            migrate(db.connect(), path)
+        except sqlite3.Error as exc:
+            db.close()
+            raise store_error(exc, path) from exc
+        except BaseException:
+            db.close()
+            raise
+        return cls(db)
+
+    @property
+    def path(self) -> Path:
+        return self._db.path
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- workflows ---------------------------------------------------------
+
+    def create_workflow(self, wf: dict[str, Any]) -> dict[str, Any]:
+        stored = _copy(wf, "workflow")
+        row = workflow_row(stored)
+        try:
+            with self._db.write(durable=True) as conn:
+                conn.execute(
+                    "INSERT INTO workflows"
+                    " (namespace, name, uid, phase, created_at, finished_at, labels, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        row.namespace,
+                        row.name,
+                        row.uid,
+                        row.phase,
+                        row.created_at,
+                        row.finished_at,
+                        dump(row.labels, "labels"),
+                        row.body,
+                    ),
+                )
+                self._put_labels(conn, row)
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f'{_WORKFLOWS} "{row.name}" already exists') from None
+        return stored
+
+    def update_workflow(self, wf: dict[str, Any]) -> None:
+        self.update_workflows([wf])
+
+    def update_workflows(self, wfs: Sequence[dict[str, Any]]) -> None:
+        """Replace each workflow; all or none (NotFound rolls every one back).
+
+        Not fsynced (see `_db`): status is a projection of the durable events.
+        """
+        rows = [workflow_row(_copy(wf, "workflow")) for wf in wfs]
+        if not rows:
+            return
+        with self._db.write(durable=False) as conn:
+            for row in rows:
+                cur = conn.execute(
+                    "UPDATE workflows SET uid = ?, phase = ?, created_at = ?, finished_at = ?,"
+                    " labels = ?, body = ? WHERE namespace = ? AND name = ?",
+                    (
+                        row.uid,
+                        row.phase,
+                        row.created_at,
+                        row.finished_at,
+                        dump(row.labels, "labels"),
+                        row.body,
+                        row.namespace,
+                        row.name,
+                    ),
+                )
+                if cur.rowcount == 0:
+                    raise _not_found(row.name)
+                conn.execute(
+                    "DELETE FROM workflow_labels WHERE namespace = ? AND name = ?",
+                    (row.namespace, row.name),
+                )
+                self._put_labels(conn, row)
+
+    @staticmethod
+    def _put_labels(conn: sqlite3.Connection, row: WorkflowRow) -> None:
+        conn.executemany(
+            "INSERT INTO workflow_labels (namespace, name, key, value) VALUES (?, ?, ?, ?)",
+            [(row.namespace, row.name, k, v) for k, v in row.labels.items()],
+        )
+
+    def find_workflow(self, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._db.read() as conn:
+            found = conn.execute(
+                "SELECT body FROM workflows WHERE namespace = ? AND name = ?", (namespace, name)
+            ).fetchone()
+        return None if found is None else json.loads(found[0])
+
+    def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
+        wf = self.find_workflow(namespace, name)
+        if wf is None:
+            raise _not_found(name)
+        return wf
+
+    def list_workflows(
+        self,
+        namespace: str | None = None,
+        *,
+        label_selector: str | None = None,
+        phases: Sequence[str] | None = None,
+        name_prefix: str | None = None,
+        limit: int | None = None,
+        continue_token: str | None = None,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first; the token is set when more rows remain (pass it back to page on).
+
+        `limit` None or 0 means no limit, as in Kubernetes' listOptions.
+        """
+        where: list[str] = []
+        params: list[Any] = []
+        if namespace is not None:
+            where.append("w.namespace = ?")
+            params.append(namespace)
+        if isinstance(phases, str):
+            phases = [phases]
+        if phases:
+            where.append("w.phase IN (" + ",".join("?" * len(phases)) + ")")
+            params += phases
+        if name_prefix:
+            # Not LIKE: that is case-insensitive and treats % and _ as wildcards.
+            where.append("substr(w.name, 1, ?) = ?")
+            params += [len(name_prefix), name_prefix]
+        for req in parse_selector(label_selector):
+            clause, values = _label_clause(req)
+            where.append(clause)
+            params += values
+        if continue_token:
+            where.append("(w.created_at, w.name, w.namespace) < (?, ?, ?)")
+            params += decode_token(continue_token)
+        if limit is not None and limit < 0:
+            raise InvalidInput(
+                f"limit={limit} is negative; use a positive number or 0 for no limit"
+            )
+        sql = "SELECT w.body, w.created_at, w.name, w.namespace FROM workflows w"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY w.created_at DESC, w.name DESC, w.namespace DESC"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit + 1)  # one extra row tells whether another page exists
+        with self._db.read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        token = None
+        if limit and len(rows) > limit:
+            rows = rows[:limit]
+            token = encode_token(rows[-1][1], rows[-1][2], rows[-1][3])
+        return [json.loads(r[0]) for r in rows], token
+
+    def delete_workflow(self, namespace: str, name: str) -> None:
+        """Delete a workflow; its labels, events and log index rows go with it (ON DELETE CASCADE)."""
+        with self._db.write(durable=True) as conn:
+            cur = conn.execute(
+                "DELETE FROM workflows WHERE namespace = ? AND name = ?", (namespace, name)
+            )
+            if cur.rowcount == 0:
+                raise _not_found(name)
+
+    # -- events ------------------------------------------------------------
+
+    def append_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]]) -> None:
+        """Append in one fsynced transaction; NotFound if the workflow does not exist."""
+        bodies = [(namespace, name, dump(e, f"event for {namespace}/{name}")) for e in events]
+        if not bodies:
+            return
+        try:
+            with self._db.write(durable=True) as conn:
+                conn.executemany(
+                    "INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies
+                )
+        except sqlite3.IntegrityError:  # the foreign key: no such workflow
+            raise _not_found(name) from None
+
+    def load_events(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """Every event of the workflow in append order ([] when there are none)."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT body FROM events WHERE namespace = ? AND name = ? ORDER BY seq",
+                (namespace, name),
+            ).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    # -- logs --------------------------------------------------------------
+
+    def add_log(
+        self, namespace: str, workflow: str, node_id: str, container: str, path: str
+    ) -> None:
+        """Index a log file; adding the same (node, container) again replaces its path."""
+        try:
+            with self._db.write(durable=False) as conn:
+                conn.execute(
+                    "INSERT INTO logs (namespace, workflow, node_id, container, path)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (namespace, workflow, node_id, container)"
+                    " DO UPDATE SET path = excluded.path",
+                    (namespace, workflow, node_id, container, str(path)),
+                )
+        except sqlite3.IntegrityError:
+            raise _not_found(workflow) from None
+
+    def list_logs(
+        self, namespace: str, workflow: str, node_id: str | None = None
+    ) -> list[dict[str, str]]:
+        sql = "SELECT node_id, container, path FROM logs WHERE namespace = ? AND workflow = ?"
+        params = [namespace, workflow]
+        if node_id is not None:
+            sql += " AND node_id = ?"
+            params.append(node_id)
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY rowid", params).fetchall()
+        return [{"node_id": n, "container": c, "path": p} for n, c, p in rows]
+
+    # -- templates ---------------------------------------------------------
+
+    def put_template(
+        self, kind: str, manifest: dict[str, Any], *, replace: bool = False
+    ) -> dict[str, Any]:
+        stored = _copy(manifest, kind)
+        namespace, name = template_key(kind, stored)
+        sql = "INSERT INTO templates (kind, namespace, name, body) VALUES (?, ?, ?, ?)"
+        if replace:
+            sql += " ON CONFLICT (kind, namespace, name) DO UPDATE SET body = excluded.body"
+        try:
+            with self._db.write(durable=True) as conn:
+                conn.execute(sql, (kind, namespace, name, dump(stored, kind)))
+        except sqlite3.IntegrityError:
+            raise AlreadyExists(f'{TEMPLATE_PLURALS[kind]} "{name}" already exists') from None
+        return stored
+
+    @staticmethod
+    def _scope(kind: str, namespace: str | None) -> str | None:
+        if kind not in TEMPLATE_PLURALS:
+            raise InvalidInput(
+                f"unknown template kind {kind!r}; use one of {', '.join(TEMPLATE_PLURALS)}"
+            )
+        return "" if kind == "ClusterWorkflowTemplate" else namespace
+
+    def get_template(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        scope = self._scope(kind, namespace)
+        with self._db.read() as conn:
+            found = conn.execute(
+                "SELECT body FROM templates WHERE kind = ? AND namespace = ? AND name = ?",
+                (kind, scope, name),
+            ).fetchone()
+        return None if found is None else json.loads(found[0])
+
+    def get(self, kind: str, name: str, namespace: str) -> dict[str, Any] | None:
+        """TemplateLookup protocol (note the argument order): for resolving templateRefs."""
+        return self.get_template(kind, namespace, name)
+
+    def list_templates(self, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        scope = self._scope(kind, namespace)
+        sql = "SELECT body FROM templates WHERE kind = ?"
+        params = [kind]
+        if scope is not None:
+            sql += " AND namespace = ?"
+            params.append(scope)
+        with self._db.read() as conn:
+            rows = conn.execute(sql + " ORDER BY namespace, name", params).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def delete_template(self, kind: str, namespace: str, name: str) -> None:
+        scope = self._scope(kind, namespace)
+        with self._db.write(durable=True) as conn:
+            cur = conn.execute(
+                "DELETE FROM templates WHERE kind = ? AND namespace = ? AND name = ?",
+                (kind, scope, name),
+            )
+            if cur.rowcount == 0:
+                raise NotFound(f'{TEMPLATE_PLURALS[kind]} "{name}" not found')
+
+    # -- maintenance -------------------------------------------------------
+
+    def integrity_check(self) -> list[str]:
+        """Problems found by SQLite's integrity and foreign-key checks; [] when healthy."""
+        with self._db.read() as conn:
+            problems = [
+                r[0] for r in conn.execute("PRAGMA integrity_check").fetchall() if r[0] != "ok"
+            ]
+            for table, rowid, parent, _ in conn.execute("PRAGMA foreign_key_check").fetchall():
+                problems.append(f"{table} row {rowid} refers to a missing row in {parent}")
+        return problems

@@ -1,0 +1,232 @@
+"""Argo's own example workflows, run through conveyor's engine and process executor.
+
+`../shared/conformance/argo-examples/expected.json` gives each example's final
+phase (from Argo's own test labels). The fast examples run concurrently in one
+event loop (a session fixture), each test then checks its own result; the
+long-sleeping ones are marked slow and run one by one with `-m slow`.
+Examples that need image tools (`argosay`, `cowsay`) get the stand-ins in
+tests/standins on PATH.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conveyor.config import Settings
+from conveyor.runtime import WorkflowRunner, choose_executor, prepare_workflow
+from conveyor.spec import load_file
+from conveyor.store import ArtifactRepo, Store
+from tests.conftest import SHARED, STANDINS
+
+EXAMPLES = SHARED / "conformance" / "argo-examples"
+_EXPECTED_FILE = EXAMPLES / "expected.json"
+EXPECTED: dict[str, dict[str, Any]] = json.loads(_EXPECTED_FILE.read_text()) if _EXPECTED_FILE.exists() else {}
+
+#: Examples that do not reach their expected phase, each with the reason. Strict:
+#: when one starts passing, the test fails until it is taken off this list.
+XFAIL: dict[str, str] = {}
+
+#: Examples that sleep for minutes by design; they run with `-m slow`.
+SLOW: dict[str, str] = {
+    "forever.yaml": "prints a line a second for 1000 seconds",
+    "synchronization-mutex-tmpl-level.yaml": "ten 20-50 s tasks serialised by two mutexes (~6 min)",
+    "synchronization-db-mutex-tmpl-level.yaml": "ten 20-50 s tasks serialised by two mutexes (~6 min)",
+    "parallelism-nested-workflow.yaml": "30 s tasks with parallelism 1 (several minutes)",
+}
+
+#: Per-example checks of a few outputs, beyond the phase.
+Check = Callable[[dict[str, Any]], None]
+CHECKS: dict[str, Check] = {}
+
+#: Wall-clock budget for one example in the fast group.
+_TIMEOUT_S = 150
+_CONCURRENCY = 12
+
+
+def check(name: str) -> Callable[[Check], Check]:
+    def register(fn: Check) -> Check:
+        CHECKS[name] = fn
+        return fn
+
+    return register
+
+
+def pods(wf: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in wf["status"].get("nodes", {}).values() if n["type"] == "Pod"]
+
+
+def node(wf: dict[str, Any], display: str) -> dict[str, Any]:
+    found = [n for n in wf["status"]["nodes"].values() if n["displayName"] == display]
+    assert found, f"no node named {display!r}; nodes: {sorted(n['displayName'] for n in wf['status']['nodes'].values())}"
+    return found[0]
+
+
+def output_param(n: dict[str, Any], name: str) -> str:
+    return next(p["value"] for p in n["outputs"]["parameters"] if p["name"] == name)
+
+
+def _templates() -> list[dict[str, Any]]:
+    found = []
+    for path in sorted(EXAMPLES.rglob("*.yaml")):
+        for doc in load_file(str(path)):
+            if doc.get("kind") in ("WorkflowTemplate", "ClusterWorkflowTemplate"):
+                found.append(doc)
+    return found
+
+
+async def _resume_suspended(runner: WorkflowRunner) -> None:
+    """Play the user who approves suspended steps: resume indefinite suspends after 1 s,
+    supplying a value for each `supplied` output that has no input of the same name."""
+    seen: set[str] = set()
+    while True:
+        await asyncio.sleep(0.5)
+        for n in list(runner.machine.nodes.values()):
+            if n.type != "Suspend" or n.phase != "Running" or n.id in seen:
+                continue
+            tmpl = runner.machine.templates.get(n.template_name or "", {})
+            if (tmpl.get("suspend") or {}).get("duration"):
+                continue
+            seen.add(n.id)
+            inputs = {p["name"] for p in (n.inputs or {}).get("parameters", [])}
+            params = {
+                p["name"]: "resumed-by-test"
+                for p in (tmpl.get("outputs") or {}).get("parameters", [])
+                if "supplied" in (p.get("valueFrom") or {}) and p["name"] not in inputs
+            }
+            await asyncio.sleep(1)
+            runner.send({"type": "resume", "node": n.id, "parameters": params})
+
+
+async def _run_one(settings: Settings, store: Store, repo: ArtifactRepo, name: str, timeout_s: float) -> dict[str, Any]:
+    docs = load_file(str(EXAMPLES / name))
+    manifest = next(d for d in docs if d.get("kind") == "Workflow")
+    wf, resolved = prepare_workflow(manifest, templates=store, namespace="default")
+    # Examples with a fixed metadata.name would collide across runs: keep names unique.
+    wf["metadata"]["name"] = resolved["metadata"]["name"] = _unique(wf["metadata"]["name"])
+    store.create_workflow(wf)
+    executor, _ = await choose_executor(settings, lambda msg: None)
+    runner = WorkflowRunner(settings, store, repo, executor, wf, resolved=resolved)
+    resumer = asyncio.ensure_future(_resume_suspended(runner))
+    try:
+        return await asyncio.wait_for(runner.run(), timeout_s)
+    finally:
+        resumer.cancel()
+        await executor.close()
+
+
+_counter = [0]
+
+
+def _unique(name: str) -> str:
+    _counter[0] += 1
+    return name if _counter[0] == 1 else f"{name}-{_counter[0]}"
+
+
+class _Env:
+    """A CONVEYOR_HOME and PATH for a whole group of examples."""
+
+    def __init__(self, home: Path) -> None:
+        self.saved = {k: os.environ.get(k) for k in ("CONVEYOR_HOME", "PATH")}
+        os.environ["CONVEYOR_HOME"] = str(home)
+        os.environ["PATH"] = f"{os.environ.get('PATH', '')}:{STANDINS}"
+        self.settings = Settings.from_env()
+        self.store = Store.open(self.settings.db_path)
+        self.repo = ArtifactRepo(self.settings.artifact_dir)
+        for t in _templates():
+            meta = t.setdefault("metadata", {})
+            if t["kind"] == "WorkflowTemplate":
+                meta.setdefault("namespace", "default")
+            self.store.put_template(t["kind"], t, replace=True)
+
+    def close(self) -> None:
+        self.store.close()
+        for k, v in self.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def fast_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not EXPECTED:
+        pytest.skip(f"{_EXPECTED_FILE} is not here: the conformance suite reads Argo's examples from ../shared")
+    env = _Env(tmp_path_factory.mktemp("conformance"))
+    names = [n for n in sorted(EXPECTED) if n not in SLOW]
+    results: dict[str, Any] = {}
+
+    async def all_examples() -> None:
+        gate = asyncio.Semaphore(_CONCURRENCY)
+
+        async def one(name: str) -> None:
+            async with gate:
+                started = time.monotonic()
+                try:
+                    results[name] = await _run_one(env.settings, env.store, env.repo, name, _TIMEOUT_S)
+                except Exception as exc:  # noqa: BLE001 - reported by the example's own test
+                    results[name] = exc
+                results[name + "#seconds"] = time.monotonic() - started
+
+        await asyncio.gather(*(one(n) for n in names))
+
+    try:
+        asyncio.run(all_examples())
+    finally:
+        env.close()
+    return results
+
+
+def _verify(name: str, result: Any) -> None:
+    if isinstance(result, BaseException):
+        raise AssertionError(f"{name} did not finish: {type(result).__name__}: {result}") from result
+    phase = result["status"]["phase"]
+    allowed = EXPECTED[name]["expect"].split("|")
+    assert phase in allowed, (
+        f"{name}: phase {phase}, expected {EXPECTED[name]['expect']}; message: {result['status'].get('message')}; "
+        f"failed nodes: {[(n['displayName'], n.get('message')) for n in result['status'].get('nodes', {}).values() if n['phase'] in ('Failed', 'Error')]}"
+    )
+    if name in CHECKS:
+        CHECKS[name](result)
+
+
+def _params(slow: bool) -> list[Any]:
+    out = []
+    for name in sorted(EXPECTED):
+        if (name in SLOW) != slow:
+            continue
+        marks = [pytest.mark.xfail(strict=True, reason=XFAIL[name])] if name in XFAIL else []
+        if slow:
+            marks.append(pytest.mark.slow)
+        out.append(pytest.param(name, marks=marks, id=name))
+    return out
+
+
+@pytest.mark.parametrize("name", _params(slow=False))
+def test_example(name: str, fast_results: dict[str, Any]) -> None:
+    _verify(name, fast_results[name])
+
+
+@pytest.mark.parametrize("name", _params(slow=True))
+def test_slow_example(name: str, tmp_path: Path) -> None:
+    env = _Env(tmp_path)
+    try:
+        result: Any = asyncio.run(_run_one(env.settings, env.store, env.repo, name, 1500))
+    finally:
+        env.close()
+    _verify(name, result)
+
+
+def test_every_example_is_accounted_for() -> None:
+    """The suite covers all of expected.json and at least 100 are expected to pass."""
+    if not EXPECTED:
+        pytest.skip(f"{_EXPECTED_FILE} is not here")
+    assert set(XFAIL) <= set(EXPECTED) and set(SLOW) <= set(EXPECTED)
+    assert len(EXPECTED) - len(XFAIL) >= 100, f"only {len(EXPECTED) - len(XFAIL)} examples expected to pass"
