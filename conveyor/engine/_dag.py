@@ -19,7 +19,13 @@ from typing import Any
 
 from conveyor.engine._ctl import Ctl
 from conveyor.engine._outputs import publish_globals, scope_outputs_of
-from conveyor.engine._scope import call_arguments, continues_on, run_exit_hook, skip_reason, skipped_outputs
+from conveyor.engine._scope import (
+    call_arguments,
+    continues_on,
+    run_exit_hook,
+    skip_reason,
+    skipped_outputs,
+)
 from conveyor.engine.loops import expand_loop, item_label, item_scope
 from conveyor.engine.nodes import FAILED, Node
 from conveyor.engine.params import loop_scope, node_scope
@@ -66,9 +72,9 @@ class DagCtl(Ctl):
         if not self.needed:
             self.m.defer(self._complete)
             return
-        for name in self.order:
-            if name in self.needed and self.tasks[name].waiting == 0:
-                self._evaluate(self.tasks[name])
+        roots = [self.tasks[n] for n in self.order if n in self.needed and self.tasks[n].waiting == 0]
+        for task in roots:
+            self._evaluate(task)
 
     def _plan(self, dag: Mapping[str, Any]) -> None:
         self.order: list[str] = []
@@ -111,6 +117,8 @@ class DagCtl(Ctl):
     # -- running tasks ---------------------------------------------------
     def _evaluate(self, task: _Task) -> None:
         m = self.m
+        if task.node is not None or task.resolved:
+            return
         if self.tripped or m.shutdown_message is not None:
             self._resolve(task)
             return

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.engine.params import BindError, _str, resolve_artifact_ref, scope_outputs
 from conveyor.errors import ConveyorError
-from conveyor.expr import build_env, evaluate, substitute
+from conveyor.expr import evaluate_in_scope, substitute
 
 if TYPE_CHECKING:
     from conveyor.engine.machine import Machine
@@ -22,7 +22,7 @@ __all__ = ["pod_outputs", "scope_outputs_of", "publish_globals"]
 
 
 def _expression(expr: str, scope: Mapping[str, Any]) -> Any:
-    value = evaluate(expr, build_env(scope))
+    value = evaluate_in_scope(expr, scope)
     return value
 
 

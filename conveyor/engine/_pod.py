@@ -18,7 +18,7 @@ from conveyor.engine.actions import Launch
 from conveyor.engine.durations import Backoff, backoff_delay, parse_duration
 from conveyor.engine.params import _str
 from conveyor.errors import ConveyorError
-from conveyor.expr import build_env, evaluate, substitute
+from conveyor.expr import evaluate_in_scope, substitute
 
 __all__ = ["PodCtl", "RetryCtl", "SuspendCtl", "DEADLINE_MESSAGE"]
 
@@ -70,7 +70,7 @@ class PodCtl(Ctl):
         for a in outputs.get("artifacts") or []:
             archive = "none" if "none" in (a.get("archive") or {}) else "tar"
             key = next(
-                (a[loc]["key"] for loc in ("s3", "gcs", "oss") if isinstance(a.get(loc), dict) and a[loc].get("key")),
+                (str(a[loc]["key"]).rstrip("/") for loc in ("s3", "gcs", "oss") if isinstance(a.get(loc), dict) and a[loc].get("key")),
                 f"{m.name}/{node.pod_name}/{a['name']}" + (".tgz" if archive == "tar" else ""),
             )
             out_arts[a["name"]] = {"path": a.get("path", ""), "key": key, "archive": archive}
@@ -117,7 +117,9 @@ class RetryCtl(Ctl):
 
     def start(self) -> None:
         self.mark_running()
-        spec = self.tmpl.get("retryStrategy") or self.m.spec.get("retryStrategy") or {}
+        spec = self.tmpl.get("retryStrategy")
+        if spec is None:
+            spec = self.m.spec.get("retryStrategy") or {}
         try:
             limit = substitute(spec.get("limit"), self.scope)
             self.limit = None if limit in (None, "") else int(_str(limit))
@@ -195,7 +197,7 @@ class RetryCtl(Ctl):
         if not self.expression:
             return True
         try:
-            return bool(evaluate(self.expression, build_env(ChainMap(self.last_scope, self.scope))))
+            return bool(evaluate_in_scope(self.expression, ChainMap(self.last_scope, self.scope)))
         except ConveyorError as exc:
             cn.message = f"{cn.message}; retryStrategy.expression: {exc}".lstrip("; ")
             return False
@@ -227,6 +229,10 @@ class SuspendCtl(Ctl):
             value = parameters.get(p["name"])
             if value is None:
                 value = vf.get("default", p.get("value"))
+            if value is None:
+                # Resuming without a value: a `supplied` output takes the input of the
+                # same name (Argo's UI offers inputs, with their enums, as the choices).
+                value = self.scope.get(f"inputs.parameters.{p['name']}")
             if value is None and "supplied" in vf:
                 self.finish("Error", f"output parameter {p['name']!r} was not supplied when resuming")
                 return

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conveyor.engine.params import Arguments, BindError, _str, resolve_artifact_ref
-from conveyor.expr import build_env, evaluate, evaluate_when, substitute
+from conveyor.expr import evaluate_in_scope, evaluate_when, substitute
 
 if TYPE_CHECKING:
     from conveyor.engine._ctl import Ctl
@@ -31,7 +31,7 @@ def call_arguments(call: Mapping[str, Any], scope: Mapping[str, Any]) -> Argumen
         if p.get("value") is not None:
             value = substitute(p["value"], scope)
         elif (p.get("valueFrom") or {}).get("expression"):
-            value = evaluate(p["valueFrom"]["expression"], build_env(scope))
+            value = evaluate_in_scope(p["valueFrom"]["expression"], scope)
         elif p.get("default") is not None:
             value = substitute(p["default"], scope)
         else:
@@ -52,7 +52,7 @@ def call_arguments(call: Mapping[str, Any], scope: Mapping[str, Any]) -> Argumen
                 raise BindError(f"artifact {a['name']!r}: {a['from']} resolved to nothing")
             artifacts[a["name"]] = {**found, "name": a["name"], **({"subPath": a["subPath"]} if a.get("subPath") else {})}
         elif a.get("fromExpression"):
-            value = evaluate(a["fromExpression"], build_env(scope))
+            value = evaluate_in_scope(a["fromExpression"], scope)
             if not isinstance(value, dict):
                 raise BindError(f"artifact {a['name']!r}: fromExpression gave no artifact")
             artifacts[a["name"]] = {**value, "name": a["name"]}

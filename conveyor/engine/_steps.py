@@ -137,9 +137,18 @@ class StepsCtl(Ctl):
             self.results.update(node_scope(f"steps.{step.name}", child.node))
         if child.node.failed and not continues_on(step.spec, child.node.phase):
             self.failure = self.failure or f"child '{child.node.id}' failed"
+            if self.tmpl.get("failFast"):
+                self._cancel_unstarted(child)
         if run_exit_hook(self, step.spec, child, ChainMap(getattr(child, "item_scope", {}), self.scope)):
             return  # the hook's own completion closes this step
         self._closed()
+
+    def _cancel_unstarted(self, failed: Ctl) -> None:
+        """Template `failFast`: children still waiting for a slot never start."""
+        for step in self.steps:
+            for ctl in step.items:
+                if not ctl.started and not ctl.done:
+                    ctl.finish("Omitted", f"not run: failFast after '{failed.node.display_name}' failed")
 
     def _closed(self) -> None:
         self.open -= 1

@@ -20,7 +20,7 @@ from typing import Any
 from conveyor.engine._ctl import Ctl
 from conveyor.engine._ids import node_id, rfc3339
 from conveyor.engine._sync import Locks, lock_keys
-from conveyor.engine.actions import Action, Finished, Kill, Launch, SetTimer
+from conveyor.engine.actions import Action, Finished, Kill, SetTimer
 from conveyor.engine.durations import parse_duration
 from conveyor.engine.nodes import Node
 from conveyor.engine.params import Arguments, BindError, bind_inputs, input_scope
@@ -212,7 +212,12 @@ class Machine:
             return self._failed(parent, node, f"template {tmpl_name!r} not found", depth)
         kind = next((k for k in (*_POD_KINDS, "steps", "dag", "suspend", *_K8S_KINDS) if tmpl.get(k) is not None), None)
         node_type = {"steps": "Steps", "dag": "DAG", "suspend": "Suspend"}.get(kind or "", "Pod")
-        retry = None if attempt is not None else (tmpl.get("retryStrategy") or self.spec.get("retryStrategy"))
+        retry = None
+        if attempt is None:
+            # `retryStrategy: {}` means retry without limit, so test for presence, not truth.
+            retry = tmpl.get("retryStrategy")
+            if retry is None:
+                retry = self.spec.get("retryStrategy")
         if retry is not None:
             node_type = "Retry"
         node = self.new_node(

@@ -13,7 +13,7 @@ from typing import Any
 
 from conveyor.engine.nodes import Node
 from conveyor.errors import ConveyorError
-from conveyor.expr import build_env, evaluate, substitute
+from conveyor.expr import evaluate_in_scope, substitute
 
 __all__ = [
     "BindError",
@@ -61,7 +61,8 @@ def artifact_location(art: Mapping[str, Any]) -> dict[str, Any] | None:
     for loc in ("s3", "gcs", "oss"):
         spec = art.get(loc)
         if isinstance(spec, Mapping) and spec.get("key") and not spec.get("bucket"):
-            return {"key": spec["key"]}
+            # "parts/" names the folder "parts" in the repository.
+            return {"key": str(spec["key"]).rstrip("/")}
     azure = art.get("azure")
     if isinstance(azure, Mapping) and azure.get("blob") and not azure.get("container"):
         return {"key": azure["blob"]}
@@ -110,7 +111,7 @@ def bind_inputs(tmpl: Mapping[str, Any], args: Arguments, scope: Mapping[str, An
         given = arg_arts.get(name)
         loc = artifact_location(given) if given else None
         if loc is None:
-            loc = artifact_location(a)
+            loc = artifact_location(substitute(dict(a), scope))
         if loc is None:
             if a.get("optional"):
                 continue
@@ -225,7 +226,7 @@ def resolve_artifact_ref(ref: str, scope: Mapping[str, Any]) -> dict[str, Any] |
     if text.startswith("{{") and text.endswith("}}"):
         inner = text[2:-2].strip()
         if inner.startswith("="):
-            value = evaluate(inner[1:], build_env(scope))
+            value = evaluate_in_scope(inner[1:], scope)
             return value if isinstance(value, dict) else None
         value = scope.get(inner)
         return value if isinstance(value, dict) else None

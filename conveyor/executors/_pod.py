@@ -139,6 +139,8 @@ class ProcessTask:
                     exit_code=out.code,
                     message=f'init container "{c.name}" failed: {exit_message(out.code)}',
                 )
+        if self._stopping:
+            return TaskResult("Failed", message="terminated")
         sidecars: dict[str, Running] = {}
         try:
             for c in by_role["sidecar"]:
@@ -192,6 +194,8 @@ class ProcessTask:
             script = sb.host_path(SCRIPT_PATH)
             script.parent.mkdir(parents=True, exist_ok=True)
             script.write_text(sb.rewrite(c.script_source))
+            # `command: [sh, -c]` runs the script by its path, so it must be executable.
+            script.chmod(0o755)
             argv.append(SCRIPT_PATH)
         if not argv:
             return (
@@ -204,6 +208,12 @@ class ProcessTask:
         host_cwd = sb.host_path(cwd)
         if self._inside(host_cwd):
             host_cwd.mkdir(parents=True, exist_ok=True)  # as container runtimes create workingDir
+        if argv[0].startswith("/") and not sb.visible(argv[0]).exists():
+            # An image's own binary named by absolute path (`/argosay`): with no image,
+            # the same tool on the host's PATH stands in for it.
+            base = posixpath.basename(argv[0])
+            if base and missing_executable(base, env.get("PATH", ""), host_cwd, sb.visible) is None:
+                argv[0] = base
         why = missing_executable(argv[0], env.get("PATH", ""), host_cwd, sb.visible)
         if why:
             return f'failed to start container "{c.name}": {why} {_HINT}'

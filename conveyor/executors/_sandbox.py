@@ -144,6 +144,9 @@ def _make_root(root: Path, layout: HostLayout) -> None:
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     (root / "tmp").chmod(0o1777)
     (root / "root").mkdir(exist_ok=True)
+    # The empty folders every Linux image has, so `os.mkdir("/mnt/out")` works as in a container.
+    for folder in ("mnt", "home", "srv", "media", "run", "var/tmp"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
     for link, target in layout.symlinks:
         # bwrap's --symlink fails when the link exists, and every container of a task
         # reuses the root, so the links are made once here instead.

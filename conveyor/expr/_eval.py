@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from conveyor.errors import ExpressionError
@@ -65,13 +66,19 @@ class _NilShort(Exception):
     """`?.` met nil: unwinds to the enclosing Chain, which yields nil."""
 
 
+# Predicate runs allowed per evaluation: nested map() over big ranges would
+# otherwise keep the engine busy for hours.
+MAX_STEPS = 5_000_000
+
+
 class _Ctx:
-    __slots__ = ("env", "frames", "names")
+    __slots__ = ("env", "frames", "names", "steps")
 
     def __init__(self, env: Mapping[str, Any]) -> None:
         self.env = env
         self.frames: list[tuple[Any, int, Any]] = []  # predicate frames: (#, #index, #acc)
         self.names: dict[str, Any] = {}  # `let` bindings
+        self.steps = 0
 
 
 def evaluate(expression: str, env: Mapping[str, Any]) -> Any:
@@ -257,6 +264,11 @@ def _closure_call(node: ClosureCall, ctx: _Ctx) -> Any:
     if body is not None:
 
         def run_closure(element: Any, index: int, acc: Any) -> Any:
+            ctx.steps += 1
+            if ctx.steps > MAX_STEPS:
+                raise ExprFault(
+                    f"expression does too much work (more than {MAX_STEPS} predicate runs)"
+                )
             ctx.frames.append((element, index, acc))
             try:
                 return _ev(body, ctx)
@@ -292,7 +304,7 @@ _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "startsWith": lambda a, b: string_op("startsWith", a, b),
     "endsWith": lambda a, b: string_op("endsWith", a, b),
     "matches": lambda a, b: string_op("matches", a, b),
-    **{op: (lambda a, b, op=op: arith(op, a, b)) for op in ("+", "-", "*", "/", "%", "**")},
+    **{op: partial(arith, op) for op in ("+", "-", "*", "/", "%", "**")},
 }
 
 _HANDLERS: dict[type, Callable[[Any, _Ctx], Any]] = {

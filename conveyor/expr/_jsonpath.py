@@ -246,7 +246,7 @@ def _descendants(node: Any) -> list[Any]:
 
 def _filter(predicate: Callable[[Any, Any], Any]) -> Step:
     def step(nodes: list[Any], root: Any) -> list[Any]:
-        out = []
+        out: list[Any] = []
         for node in nodes:
             items = (
                 node.values()

@@ -74,12 +74,12 @@ def tokenize(source: str) -> list[Token]:
         elif ch in _DIGITS or (
             ch == "." and i + 1 < n and source[i + 1] in _DIGITS and not _after_value(tokens)
         ):
-            value, end = _number(source, i)
-            tokens.append(Token("num", value, i))
+            number, end = _number(source, i)
+            tokens.append(Token("num", number, i))
             i = end
         elif ch in "'\"":
-            value, end = _quoted(source, i)
-            tokens.append(Token("str", value, i))
+            text, end = _quoted(source, i)
+            tokens.append(Token("str", text, i))
             i = end
         elif ch == "`":
             end = source.find("`", i + 1)

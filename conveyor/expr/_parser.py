@@ -72,7 +72,6 @@ _COMPARISONS = (
 _BINARY.update({op: (20, op) for op in _COMPARISONS})
 _ORDERING = ("<", ">", "<=", ">=")  # chain: 1 < x < 3 means 1 < x && x < 3
 _NEGATABLE = ("in", "matches", "contains", "startsWith", "endsWith")  # "not in", ...
-_WORD_OPS = frozenset({"or", "and", "in", "matches", "contains", "startsWith", "endsWith"})
 _MAX_DEPTH = 120  # nesting limit, well inside Python's recursion limit
 
 
@@ -152,14 +151,12 @@ class _Parser:
                 raise self.error(f"unexpected {_describe(op_token)} after 'not'", op_token)
             if op_token.kind not in ("op", "name") or op_token.value not in _BINARY:
                 return left
-            if op_token.kind == "name" and op_token.value not in _WORD_OPS:
-                return left
             prec, op = _BINARY[op_token.value]
             if prec < min_prec:
                 return left
             self.i += 2 if negate else 1
             if op == "|":
-                left, ordered = self.pipe(left, op_token), None
+                left, ordered = self.pipe(left), None
                 continue
             right = self.expression(prec if op == "**" else prec + 1)
             if op == "??":
@@ -206,7 +203,7 @@ class _Parser:
         self.expect(";")
         return Let(name.value, value, self.expression(0), token.pos)
 
-    def pipe(self, left: Node, bar: Token) -> Node:
+    def pipe(self, left: Node) -> Node:
         name = self.next()
         if name.kind != "name" or not self.is_op("("):
             raise self.error("the right side of '|' must be a function call, like lower()", name)

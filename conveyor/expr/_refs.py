@@ -77,7 +77,9 @@ def _children(node: Node) -> Iterator[Node]:
             yield value
 
 
-def narrow_scope(scope: Mapping[str, Any], paths: frozenset[Path], always: tuple[str, ...] = ()) -> dict[str, Any]:
+def narrow_scope(
+    scope: Mapping[str, Any], paths: frozenset[Path], always: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """The part of a flat scope that the given paths can reach.
 
     Every dotted prefix of a path is looked up directly. One pass over the
@@ -108,7 +110,9 @@ def narrow_scope(scope: Mapping[str, Any], paths: frozenset[Path], always: tuple
     return out
 
 
-def _collect(scope: Mapping[str, Any], below: tuple[str, ...], witnesses: set[str], out: dict[str, Any]) -> None:
+def _collect(
+    scope: Mapping[str, Any], below: tuple[str, ...], witnesses: set[str], out: dict[str, Any]
+) -> None:
     pending = tuple(witnesses)
     for name in scope:
         if name.startswith(below):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -124,7 +124,7 @@ def _json(value: Any, out: list[str], indent: int | None, level: int) -> None:
 def _container(
     open_: str,
     close: str,
-    items: list[tuple[str | None, Any]],
+    items: Sequence[tuple[str | None, Any]],
     out: list[str],
     indent: int | None,
     level: int,

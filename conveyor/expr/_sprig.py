@@ -120,8 +120,15 @@ _fn("toString", 1)(strval)
 _fn("cat", 0, None)(lambda *v: " ".join(strval(x) for x in v if x is not None))
 _fn("quote", 0, None)(lambda *v: " ".join(to_json(strval(x)) for x in v if x is not None))
 _fn("squote", 0, None)(lambda *v: " ".join(f"'{strval(x)}'" for x in v if x is not None))
-_fn("indent", 2)(lambda n, s: "\n".join(" " * _i(n) + line for line in _s(s).split("\n")))
-_fn("nindent", 2)(lambda n, s: "\n" + "\n".join(" " * _i(n) + line for line in _s(s).split("\n")))
+_fn("indent", 2)(lambda n, s: _indent(_i(n), _s(s)))
+_fn("nindent", 2)(lambda n, s: "\n" + _indent(_i(n), _s(s)))
+
+
+def _indent(width: int, text: str) -> str:
+    lines = text.split("\n")
+    if max(width, 0) * len(lines) > MAX_ITEMS:
+        raise ExprFault(f"result would be longer than {MAX_ITEMS} characters")
+    return "\n".join(" " * width + line for line in lines)
 
 
 @_fn("title", 1)

@@ -41,11 +41,13 @@ __all__ = [
     "compile_regex",
     "check_int64",
     "MAX_ITEMS",
+    "MAX_SIZE",
 ]
 
-# Upper bound on collections built from a count (ranges, repeat, until) so one
-# expression cannot exhaust memory.
+# Upper bounds on collections built from a count (ranges, repeat, until) and on
+# concatenation, so one expression cannot exhaust memory.
 MAX_ITEMS = 1_000_000
+MAX_SIZE = 10_000_000
 _INT64 = (-(2**63), 2**63 - 1)
 
 
@@ -181,9 +183,16 @@ def arith(op: str, a: Any, b: Any) -> Any:
     if is_number(a) and is_number(b):
         return _numeric(op, a, b)
     if op == "+":
-        if isinstance(a, str) and isinstance(b, str):
-            return a + b
-        if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        if (
+            isinstance(a, str)
+            and isinstance(b, str)
+            or isinstance(a, (list, tuple))
+            and isinstance(b, (list, tuple))
+        ):
+            if len(a) + len(b) > MAX_SIZE:
+                raise ExprFault(f"result of + would hold more than {MAX_SIZE} items")
+            if isinstance(a, str) and isinstance(b, str):
+                return a + b
             return [*a, *b]
     if isinstance(a, (datetime, timedelta)) or isinstance(b, (datetime, timedelta)):
         try:

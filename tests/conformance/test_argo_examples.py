@@ -24,7 +24,7 @@ from conveyor.config import Settings
 from conveyor.runtime import WorkflowRunner, choose_executor, prepare_workflow
 from conveyor.spec import load_file
 from conveyor.store import ArtifactRepo, Store
-from tests.conftest import SHARED, STANDINS
+from tests.conftest import SHARED, STANDINS, shared_path
 
 EXAMPLES = SHARED / "conformance" / "argo-examples"
 _EXPECTED_FILE = EXAMPLES / "expected.json"
@@ -32,7 +32,38 @@ EXPECTED: dict[str, dict[str, Any]] = json.loads(_EXPECTED_FILE.read_text()) if 
 
 #: Examples that do not reach their expected phase, each with the reason. Strict:
 #: when one starts passing, the test fails until it is taken off this list.
-XFAIL: dict[str, str] = {}
+#: Most are labelled `no-test: environment` by Argo: expected.json then records
+#: "Succeeded" by default, though the example fails by design or needs a cluster.
+XFAIL: dict[str, str] = {
+    "continue-on-fail.yaml": (
+        "expected Failed (Argo labels it expected-failure), but its only failing step has "
+        "continueOn.failed, so by Argo's documented semantics (and status-reference.yaml, the "
+        "same pattern, expected Succeeded) the workflow succeeds"
+    ),
+    "exit-handler-slack.yaml": "its exit handler posts to the placeholder YOUR_WEBHOOK_URL_HERE, which fails and so fails the workflow",
+    "loops-arbitrary-sequential-steps.yaml": "fails by design: its fourth item exits 1 ('will fail and stop here')",
+    "pod-gc-strategy.yaml": "fails by design: one of its two steps runs `exit 1`",
+    "pod-gc-strategy-with-label-selector.yaml": "fails by design: one of its two steps runs `exit 1`",
+    "retry-conditional.yaml": "fails by design: retries only while the exit code is 2 and so always ends on exit code 1",
+    "step-level-timeout.yaml": "fails by design: `sleep 30s` under a 10s timeout, and sleep1 continues only on error, not failure",
+    "timeouts-workflow.yaml": "fails by design: `sleep 1d` tasks under activeDeadlineSeconds: 30",
+    "sidecar-dind.yaml": "needs a Docker daemon (docker:dind) as a sidecar; the process executor has none",
+    "sidecar-nginx.yaml": (
+        "its command redirects with `>&`, which busybox's ash (the image's sh) accepts and Debian's "
+        "dash (the host's sh, which the process executor runs) rejects, so it loops until the timeout"
+    ),
+}
+
+#: Examples whose outcome is random (their tasks call random.choice) although
+#: expected.json gives one phase. Their test checks that the phase is the one
+#: their nodes imply; they do not count towards the examples that pass.
+NONDETERMINISTIC: dict[str, str] = {
+    "resubmit.yaml": "nine tasks each fail with probability 1/3; expected.json's Succeeded is the 3% case",
+    "template-defaults.yaml": (
+        "retry-backoff fails with probability 8/27 after its retries; expected.json says Failed "
+        "(Argo does not run it: 'requires interaction')"
+    ),
+}
 
 #: Examples that sleep for minutes by design; they run with `-m slow`.
 SLOW: dict[str, str] = {
@@ -184,11 +215,35 @@ def fast_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return results
 
 
+_validator: list[Any] = []
+
+
+def schema_errors(wf: dict[str, Any]) -> list[str]:
+    """Where `wf` breaks Argo's JSON schema (../shared/argo/schema.json)."""
+    if not _validator:
+        import jsonschema
+
+        schema = json.loads((SHARED / "argo" / "schema.json").read_text())
+        # Kubernetes' IntOrString is a number or a string on the wire (Argo itself
+        # writes `activeDeadlineSeconds: 10` back as a number); the schema's
+        # generator renders it as string only.
+        schema["definitions"]["io.k8s.apimachinery.pkg.util.intstr.IntOrString"] = {"type": ["string", "integer"]}
+        ref = {"$ref": "#/definitions/io.argoproj.workflow.v1alpha1.Workflow", "definitions": schema["definitions"]}
+        _validator.append(jsonschema.validators.validator_for(schema)(ref))
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message[:200]}" for e in _validator[0].iter_errors(wf)]
+
+
 def _verify(name: str, result: Any) -> None:
     if isinstance(result, BaseException):
         raise AssertionError(f"{name} did not finish: {type(result).__name__}: {result}") from result
+    errors = schema_errors(result)
+    assert not errors, f"{name}: the final Workflow breaks Argo's schema: {errors[:5]}"
     phase = result["status"]["phase"]
     allowed = EXPECTED[name]["expect"].split("|")
+    if name in NONDETERMINISTIC:
+        failed = [n for n in result["status"]["nodes"].values() if n["type"] == "Pod" and n["phase"] in ("Failed", "Error")]
+        assert phase == ("Failed" if failed else "Succeeded"), f"{name}: phase {phase} but failed pods {failed}"
+        return
     assert phase in allowed, (
         f"{name}: phase {phase}, expected {EXPECTED[name]['expect']}; message: {result['status'].get('message')}; "
         f"failed nodes: {[(n['displayName'], n.get('message')) for n in result['status'].get('nodes', {}).values() if n['phase'] in ('Failed', 'Error')]}"
@@ -228,5 +283,15 @@ def test_every_example_is_accounted_for() -> None:
     """The suite covers all of expected.json and at least 100 are expected to pass."""
     if not EXPECTED:
         pytest.skip(f"{_EXPECTED_FILE} is not here")
-    assert set(XFAIL) <= set(EXPECTED) and set(SLOW) <= set(EXPECTED)
-    assert len(EXPECTED) - len(XFAIL) >= 100, f"only {len(EXPECTED) - len(XFAIL)} examples expected to pass"
+    assert set(XFAIL) <= set(EXPECTED) and set(SLOW) <= set(EXPECTED) and set(NONDETERMINISTIC) <= set(EXPECTED)
+    passing = len(EXPECTED) - len(XFAIL) - len(NONDETERMINISTIC)
+    assert passing >= 100, f"only {passing} examples expected to pass"
+
+
+def test_schema_check_catches_a_wrong_status() -> None:
+    """The schema check itself: a status with wrong types is reported."""
+    shared_path("argo", "schema.json")
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "x"},
+          "spec": {}, "status": {"progress": 3, "nodes": {"x": {"id": "x", "name": "x", "type": "Pod", "children": "y"}}}}
+    errors = schema_errors(wf)
+    assert any("progress" in e for e in errors) and any("children" in e for e in errors)

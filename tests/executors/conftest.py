@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from executor_helpers import bwrap_unusable
 
 from conveyor.config import Settings
-from conveyor.executors._sandbox import bwrap_problem
 from conveyor.executors.base import ContainerSpec, TaskSpec
 from conveyor.executors.process import ProcessExecutor
 
 STANDINS = Path(__file__).resolve().parents[1] / "standins"
-_bwrap_problem: list[str | None] = []
-
-
-def bwrap_unusable(tmp: Path) -> str | None:
-    """Why bubblewrap cannot be used on this machine (probed once per session), or None."""
-    if not _bwrap_problem:
-        _bwrap_problem.append(
-            asyncio.run(bwrap_problem("/usr/bin/bwrap", tmp, os.environ.get("PATH", "")))
-        )
-    return _bwrap_problem[0]
 
 
 @pytest.fixture(autouse=True)

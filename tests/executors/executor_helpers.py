@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from pathlib import Path
 from typing import Any
 
+from conveyor.executors._sandbox import bwrap_problem
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 from conveyor.executors.process import ProcessExecutor
 
@@ -19,3 +22,15 @@ def run(executor: ProcessExecutor, spec: TaskSpec) -> TaskResult:
         return await (await executor.launch(spec)).wait()
 
     return asyncio.run(go())
+
+
+_bwrap_problem: list[str | None] = []
+
+
+def bwrap_unusable(tmp: Path) -> str | None:
+    """Why bubblewrap cannot be used on this machine (probed once per session), or None."""
+    if not _bwrap_problem:
+        _bwrap_problem.append(
+            asyncio.run(bwrap_problem("/usr/bin/bwrap", tmp, os.environ.get("PATH", "")))
+        )
+    return _bwrap_problem[0]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from executor_helpers import run, sh
+from executor_helpers import bwrap_unusable, run, sh
 
 from conveyor.errors import ExecutorError
 from conveyor.executors._streams import RESULT_LIMIT_BYTES
@@ -211,8 +211,6 @@ def test_logs_stream_while_running(make_executor: MakeExecutor, make_spec: MakeS
 
 
 def test_bwrap_is_probed_and_used(make_executor: MakeExecutor, tmp_path: Path) -> None:
-    from conftest import bwrap_unusable
-
     problem = bwrap_unusable(tmp_path)
     if problem:
         pytest.skip(f"bubblewrap is not usable on this machine: {problem}")

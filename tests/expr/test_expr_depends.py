@@ -40,7 +40,11 @@ def pred(task: str, result: str | None) -> bool:
         ("!!A", {"A"}, True),
         ("!(A && B)", {"A", "B"}, True),
         ("A.AnySucceeded && B.AllFailed", {"A", "B"}, True),
-        ("should-execute-2.Succeeded || should-not-execute", {"should-execute-2", "should-not-execute"}, True),
+        (
+            "should-execute-2.Succeeded || should-not-execute",
+            {"should-execute-2", "should-not-execute"},
+            True,
+        ),
         ("producer.Succeeded || producer.Skipped", {"producer"}, True),
         ("inner-A", {"inner-A"}, True),
         ("  A&&B||C.Skipped  ", {"A", "B", "C"}, True),
@@ -64,7 +68,13 @@ def test_the_predicate_sees_each_operand_as_written() -> None:
         return False
 
     compile_depends("A.Succeeded || B || C.Daemoned || D.Omitted || E.Errored").evaluate(record)
-    assert asked == [("A", "Succeeded"), ("B", None), ("C", "Daemoned"), ("D", "Omitted"), ("E", "Errored")]
+    assert asked == [
+        ("A", "Succeeded"),
+        ("B", None),
+        ("C", "Daemoned"),
+        ("D", "Omitted"),
+        ("E", "Errored"),
+    ]
 
 
 def test_empty_depends_always_holds() -> None:

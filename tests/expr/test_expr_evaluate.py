@@ -168,7 +168,7 @@ def test_evaluate(expression: str, expected: Any) -> None:
         ("inputs.parameters[\"should-print\"] == 'true'", True),
         # examples/retry-conditional.yaml after the {{...}} pass
         (
-            "asInt(lastRetry.exitCode) > 1 && lastRetry.status != \"Error\" && asInt(lastRetry.duration) < 120 "
+            'asInt(lastRetry.exitCode) > 1 && lastRetry.status != "Error" && asInt(lastRetry.duration) < 120 '
             "&& (false == true || lastRetry.message matches 'imminent node shutdown|pod deleted')",
             True,
         ),

@@ -137,8 +137,14 @@ ENV: dict[str, Any] = {
         ("map([[1, 2], [3]], len(#))", [2, 1]),
         ("map([[1, 2]], map(#, # + 1))", [[2, 3]]),
         # time: cron-when.yaml
-        ("cronworkflow.lastScheduledTime == nil || (now() - cronworkflow.lastScheduledTime).Seconds() > 360", True),
-        ("never.lastScheduledTime == nil || (now() - never.lastScheduledTime).Seconds() > 360", True),
+        (
+            "cronworkflow.lastScheduledTime == nil || (now() - cronworkflow.lastScheduledTime).Seconds() > 360",
+            True,
+        ),
+        (
+            "never.lastScheduledTime == nil || (now() - never.lastScheduledTime).Seconds() > 360",
+            True,
+        ),
         ("(now() - cronworkflow.lastScheduledTime).Minutes()", 10.0),
         ("now().Year()", 2024),
         ("now().Weekday()", 5),

@@ -76,7 +76,14 @@ def test_evaluate_token_soup(tokens: list[str], sep: str) -> None:
 
 
 @FUZZ
-@given(st.lists(st.sampled_from(["{{", "}}", "{{=", "=", "'", '"', "`", "{", "}", "a", "xs[0]", " ", "1+", "s"]), max_size=16))
+@given(
+    st.lists(
+        st.sampled_from(
+            ["{{", "}}", "{{=", "=", "'", '"', "`", "{", "}", "a", "xs[0]", " ", "1+", "s"]
+        ),
+        max_size=16,
+    )
+)
 def test_substitute_random_templates(parts: list[str]) -> None:
     scope = {"a": "1", "s": "text", "xs": [1, 2], NOW_KEY: ENV[NOW_KEY]}
     _only_expression_errors(substitute, {"k": ["".join(parts)]}, scope)
@@ -88,7 +95,10 @@ def test_substitute_random_text(text: str) -> None:
     _only_expression_errors(substitute, text, {"a": "1"})
 
 
-WHEN_TOKENS = [*"heads tails Succeeded true false 1 2.5 0x10 1.2.3 'a' \"b\" [x-y] a\\-b".split(), *"== != < <= > >= =~ !~ && || ! + - * / % ** ( ) , ? : ?? in = { }".split()]
+WHEN_TOKENS = [
+    *"heads tails Succeeded true false 1 2.5 0x10 1.2.3 'a' \"b\" [x-y] a\\-b".split(),
+    *"== != < <= > >= =~ !~ && || ! + - * / % ** ( ) , ? : ?? in = { }".split(),
+]
 
 
 @FUZZ
@@ -103,7 +113,22 @@ def test_when_random_text(text: str) -> None:
     _only_expression_errors(evaluate_when, text)
 
 
-DEPENDS_TOKENS = ["A", "B", "task-2", "A.Succeeded", "B.Failed", "C.AnySucceeded", "X.Bogus", "&&", "||", "!", "(", ")", "&", "."]
+DEPENDS_TOKENS = [
+    "A",
+    "B",
+    "task-2",
+    "A.Succeeded",
+    "B.Failed",
+    "C.AnySucceeded",
+    "X.Bogus",
+    "&&",
+    "||",
+    "!",
+    "(",
+    ")",
+    "&",
+    ".",
+]
 
 
 @FUZZ
@@ -122,7 +147,9 @@ def test_depends_random_text(text: str) -> None:
     _only_expression_errors(compile_depends, text)
 
 
-JSONPATH_TOKENS = [*"$ . .. * [ ] ( ) ?( @ , : - 0 1 -1 a b 'a' \"b\" length == != < > && || ! =~ /a/ + true null".split()]
+JSONPATH_TOKENS = [
+    *"$ . .. * [ ] ( ) ?( @ , : - 0 1 -1 a b 'a' \"b\" length == != < > && || ! =~ /a/ + true null".split()
+]
 
 
 @FUZZ
@@ -134,7 +161,9 @@ def test_jsonpath_token_soup(tokens: list[str]) -> None:
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
     max_leaves=8,
 )
 any_value = json_values | st.datetimes(timezones=st.just(UTC)) | st.timedeltas()
@@ -169,13 +198,17 @@ def test_json_round_trip(value: Any) -> None:
 
 
 @FUZZ
-@given(st.sampled_from(["+", "-", "*", "/", "%", "**", "==", "<", "in", ".."]), any_value, any_value)
+@given(
+    st.sampled_from(["+", "-", "*", "/", "%", "**", "==", "<", "in", ".."]), any_value, any_value
+)
 def test_binary_operators_with_random_operands(op: str, left: Any, right: Any) -> None:
     _only_expression_errors(evaluate, f"l {op} r", {"l": left, "r": right})
 
 
 names = st.sampled_from(["a", "b", "c-d", "item", "inputs", "parameters", "x"])
-scopes = st.dictionaries(st.lists(names, min_size=1, max_size=3).map(".".join), st.text(max_size=3), max_size=8)
+scopes = st.dictionaries(
+    st.lists(names, min_size=1, max_size=3).map(".".join), st.text(max_size=3), max_size=8
+)
 
 
 @FUZZ

@@ -30,7 +30,7 @@ STORE = json.dumps(
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
-        ("$.employees[?(@.name==\"Baris\")].age", [43]),
+        ('$.employees[?(@.name=="Baris")].age', [43]),
         ("$.employees[?(@.age>42 && @.age<44)].age", [43]),
         ("$.employees[0:1]", [{"name": "Baris", "age": 43}]),
         ("$.employees[*].name", ["Baris", "Mo", "Jai"]),

@@ -92,7 +92,10 @@ ENV: dict[str, Any] = {"inputs": {"parameters": {"my-string-param": "  padded  "
         ("sprig.fromJson('not json')", None),
         ("sprig.b64enc('hi')", "aGk="),
         ("sprig.b64dec('aGk=')", "hi"),
-        ("sprig.sha256sum('hi')", "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4"),
+        (
+            "sprig.sha256sum('hi')",
+            "8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4",
+        ),
         ("sprig.sha1sum('hi')", "c22b5f9178342609428d6f51b2c5af4c0bde6a42"),
         # regular expressions
         ("sprig.regexMatch('^[a-z]+$', 'abc')", True),
@@ -102,7 +105,10 @@ ENV: dict[str, Any] = {"inputs": {"parameters": {"my-string-param": "  padded  "
         ("sprig.regexFindAll('[0-9]', 'a1b2c3', 2)", ["1", "2"]),
         ("sprig.regexFindAll('[0-9]', 'a1b2c3', -1)", ["1", "2", "3"]),
         ("sprig.regexReplaceAll('a(x*)b', '-ab-axxb-', '${1}W')", "-W-xxW-"),
-        ("sprig.regexReplaceAll('(?P<first>[a-z]+) (?P<last>[a-z]+)', 'jane doe', '$last, $first')", "doe, jane"),
+        (
+            "sprig.regexReplaceAll('(?P<first>[a-z]+) (?P<last>[a-z]+)', 'jane doe', '$last, $first')",
+            "doe, jane",
+        ),
         ("sprig.regexReplaceAll('a', 'aaa', '$$')", "$$$"),
         ("sprig.regexReplaceAll('(a)', 'a', '$2x')", ""),
         ("sprig.regexReplaceAllLiteral('a', 'aa', '$1')", "$1$1"),

@@ -36,7 +36,10 @@ SCOPE: dict[str, Any] = {
         ("{{inputs.parameters.message}}", "hi"),
         ("say {{ inputs.parameters.message }}!", "say hi!"),
         ("{{workflow.name}}-{{inputs.parameters.message}}", "wf-x-hi"),
-        ("{{inputs.parameters.count}} {{inputs.parameters.ratio}} {{inputs.parameters.flag}}", "3 2 false"),
+        (
+            "{{inputs.parameters.count}} {{inputs.parameters.ratio}} {{inputs.parameters.flag}}",
+            "3 2 false",
+        ),
         ("{{inputs.parameters.nothing}}", "null"),
         ("{{workflow.parameters.list}}", '["a","b"]'),
         ("{{item}}", '{"image":"alpine","tag":"3.19"}'),
@@ -63,7 +66,7 @@ SCOPE: dict[str, Any] = {
         ("{{=[1, 'a']}}", '[1,"a"]'),
         ("{{={b: 2.5, a: {c: nil}}}}", '{"a":{"c":null},"b":2.5}'),
         ("{{= sprig.trim(' }} ') }}", "}}"),
-        ("{{=\"{{x}}\"}}", "{{x}}"),
+        ('{{="{{x}}"}}', "{{x}}"),
         ("{{='a\\'}}b'}}", "a'}}b"),
         ("{{=`}}`}}", "}}"),
         ("{{=toJson(map([1, 2], {# * 2}))}}", "[2,4]"),
@@ -154,8 +157,12 @@ def test_build_env_merges_a_map_item_with_nested_keys() -> None:
 
 
 def test_build_env_keeps_label_keys_whole() -> None:
-    env = build_env({"workflow.labels.app.kubernetes.io/name": "demo", "workflow.annotations.a.b": "c"})
-    assert env == {"workflow": {"labels": {"app.kubernetes.io/name": "demo"}, "annotations": {"a.b": "c"}}}
+    env = build_env(
+        {"workflow.labels.app.kubernetes.io/name": "demo", "workflow.annotations.a.b": "c"}
+    )
+    assert env == {
+        "workflow": {"labels": {"app.kubernetes.io/name": "demo"}, "annotations": {"a.b": "c"}}
+    }
 
 
 def test_build_env_accepts_any_mapping() -> None:
@@ -169,8 +176,96 @@ def test_substitute_many_tasks_is_fast_enough() -> None:
     import time
 
     scope = {f"tasks.t{i}.outputs.result": str(i) for i in range(2000)} | SCOPE
-    template = {"args": ["{{inputs.parameters.message}}", "--n={{=asInt(tasks.t5.outputs.result) + 1}}"], "x": "no tags"}
+    template = {
+        "args": ["{{inputs.parameters.message}}", "--n={{=asInt(tasks.t5.outputs.result) + 1}}"],
+        "x": "no tags",
+    }
     start = time.perf_counter()
     for _ in range(200):
         assert substitute(template, scope)["args"][1] == "--n=6"
     assert time.perf_counter() - start < 5
+
+
+@pytest.mark.parametrize(
+    ("expression", "paths"),
+    [
+        ("inputs.parameters.message", {("inputs", "parameters", "message")}),
+        ("steps['flip-coin'].outputs.result == 'x'", {("steps", "flip-coin", "outputs", "result")}),
+        ("a?.b ?? c.d", {("a", "b"), ("c", "d")}),
+        ("steps[name].outputs", {("steps",), ("name",)}),
+        ("xs[0] + len(m)", {("xs",), ("m",)}),
+        ("filter(people, .age > limit)", {("people",), ("limit",)}),
+        ("let x = inputs; x.a", {("inputs",)}),
+        ("sprig.trim(s)", {("sprig",), ("s",)}),
+        ("1 + 2", set()),
+        ("$env['a.b']", None),
+    ],
+)
+def test_referenced_paths(expression: str, paths: set[tuple[str, ...]] | None) -> None:
+    from conveyor.expr._refs import referenced_paths
+
+    found = referenced_paths(expression)
+    assert (None if found is None else set(found)) == paths
+
+
+ENGINE_SCOPE: dict[str, Any] = {
+    # the shapes the engine produces, including names that are both a value and a prefix
+    "inputs.parameters": '[{"name":"a","value":"1"}]',
+    "inputs.parameters.a": "1",
+    "inputs.artifacts.art": {"name": "art", "path": "/tmp/a"},
+    "inputs.artifacts.art.path": "/tmp/a",
+    "tasks.gen.outputs.parameters": '{"msg":"hello"}',
+    "tasks.gen.outputs.parameters.msg": "hello",
+    "tasks.gen.outputs.result": "out",
+    "tasks.gen.status": "Succeeded",
+    "tasks.other.status": "Failed",
+    "item": {"x": 1},
+    "item.x": "1",
+    "workflow.labels.app.kubernetes.io/name": "demo",
+    "workflow.name": "wf",
+    NOW_KEY: datetime(2024, 1, 1, tzinfo=UTC),
+}
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "inputs.parameters",
+        "inputs.parameters.a",
+        "inputs.parameters['a'] + 'x'",
+        "inputs.artifacts.art",
+        "inputs.artifacts.art.path",
+        "tasks.gen.outputs.parameters",
+        "tasks.gen.outputs.parameters.msg",
+        "tasks.gen.outputs",
+        "tasks",
+        "keys(tasks)",
+        "tasks['gen'].status",
+        "tasks.missing.outputs.result ?? 'fallback'",
+        "tasks.gen.outputs.parameters.nope ?? 'fallback'",
+        "item",
+        "item.x",
+        "workflow.labels['app.kubernetes.io/name']",
+        "workflow",
+        "now().Year()",
+        "nothing",
+        "$env.workflow.name",
+        "let t = tasks; t.gen.status",
+        "map(['gen', 'other'], tasks[#].status)",
+    ],
+)
+def test_evaluate_in_scope_matches_a_full_environment(expression: str) -> None:
+    from conveyor.expr import evaluate, evaluate_in_scope
+
+    assert evaluate_in_scope(expression, ENGINE_SCOPE) == evaluate(
+        expression, build_env(ENGINE_SCOPE)
+    )
+
+
+def test_evaluate_in_scope_errors_like_evaluate() -> None:
+    from conveyor.expr import evaluate_in_scope
+
+    with pytest.raises(ExpressionError, match="cannot fetch 'x' from nil"):
+        evaluate_in_scope("nothing.x", ENGINE_SCOPE)
+    with pytest.raises(ExpressionError, match="must be a string"):
+        evaluate_in_scope(None, ENGINE_SCOPE)  # type: ignore[arg-type]

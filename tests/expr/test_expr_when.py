@@ -68,23 +68,53 @@ def test_evaluate_when(condition: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("template", "scope", "expected"),
     [
-        ("{{steps.flip-coin.outputs.result}} == heads", {"steps.flip-coin.outputs.result": "heads"}, True),
-        ("{{tasks.flip-coin.outputs.result}} == tails", {"tasks.flip-coin.outputs.result": "heads"}, False),
+        (
+            "{{steps.flip-coin.outputs.result}} == heads",
+            {"steps.flip-coin.outputs.result": "heads"},
+            True,
+        ),
+        (
+            "{{tasks.flip-coin.outputs.result}} == tails",
+            {"tasks.flip-coin.outputs.result": "heads"},
+            False,
+        ),
         ("{{workflow.status}} != Succeeded", {"workflow.status": "Failed"}, True),
-        ("{{steps.flakey-container.status}} == Failed", {"steps.flakey-container.status": "Failed"}, True),
+        (
+            "{{steps.flakey-container.status}} == Failed",
+            {"steps.flakey-container.status": "Failed"},
+            True,
+        ),
         (
             "{{steps.iterate-counter.outputs.result}} < {{inputs.parameters.limit}}",
             {"steps.iterate-counter.outputs.result": "9", "inputs.parameters.limit": "10"},
             True,
         ),
-        ("{{inputs.parameters.should-print}} == true", {"inputs.parameters.should-print": "true"}, True),
+        (
+            "{{inputs.parameters.should-print}} == true",
+            {"inputs.parameters.should-print": "true"},
+            True,
+        ),
         ("{{item.evenness}} == even", {"item": {"evenness": "even"}}, True),
-        ("{{steps.approval.outputs.parameters.approve}} == YES", {"steps.approval.outputs.parameters.approve": "NO"}, False),
-        ("{{= inputs.parameters[\"should-print\"] == 'true'}}", {"inputs.parameters.should-print": "true"}, True),
-        ("{{=jsonpath(workflow.parameters.json, '$[0].value') == 'true'}}", {"workflow.parameters.json": '[{"value": "false"}]'}, False),
+        (
+            "{{steps.approval.outputs.parameters.approve}} == YES",
+            {"steps.approval.outputs.parameters.approve": "NO"},
+            False,
+        ),
+        (
+            "{{= inputs.parameters[\"should-print\"] == 'true'}}",
+            {"inputs.parameters.should-print": "true"},
+            True,
+        ),
+        (
+            "{{=jsonpath(workflow.parameters.json, '$[0].value') == 'true'}}",
+            {"workflow.parameters.json": '[{"value": "false"}]'},
+            False,
+        ),
     ],
 )
-def test_argo_examples_after_substitution(template: str, scope: dict[str, object], expected: bool) -> None:
+def test_argo_examples_after_substitution(
+    template: str, scope: dict[str, object], expected: bool
+) -> None:
     assert evaluate_when(substitute(template, scope)) is expected
 
 
@@ -94,7 +124,10 @@ def test_argo_examples_after_substitution(template: str, scope: dict[str, object
         ("", "unexpected end of condition"),
         ("5", "gave '5', not true or false"),
         ("heads", "gave 'heads', not true or false"),
-        ("hello-world == hello-world", "value 'hello' cannot be used with -: it is not a number (quote text values)"),
+        (
+            "hello-world == hello-world",
+            "value 'hello' cannot be used with -: it is not a number (quote text values)",
+        ),
         ("a = b", "invalid token '=' (hint: wrap the value in quotes)"),
         ("a == ", "unexpected end of condition"),
         ("(a == a", "missing ')'"),

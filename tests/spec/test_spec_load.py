@@ -39,7 +39,10 @@ def test_yaml_flow_style_that_is_not_json_still_loads() -> None:
 
 
 def test_scalars_follow_argo_yaml_rules() -> None:
-    [doc] = load_documents("a: 2020-01-02\nb: yes\nc: 0x10\nd: '='\ne: =\nf: ~\ng: 1.5\nh: '007'\n")
+    text = (
+        "a: 2020-01-02\nb: yes\nc: 0x10\nd: '='\ne: =\nf: ~\ng: 1.5\nh: '007'\ni: 1:30\nj: 1_000\n"
+    )
+    [doc] = load_documents(text)
     assert doc == {
         "a": "2020-01-02",
         "b": True,
@@ -49,6 +52,8 @@ def test_scalars_follow_argo_yaml_rules() -> None:
         "f": None,
         "g": 1.5,
         "h": "007",
+        "i": "1:30",
+        "j": 1000,
     }
 
 
