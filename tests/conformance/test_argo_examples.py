@@ -59,6 +59,7 @@ XFAIL: dict[str, str] = {
 #: their nodes imply; they do not count towards the examples that pass.
 NONDETERMINISTIC: dict[str, str] = {
     "resubmit.yaml": "nine tasks each fail with probability 1/3; expected.json's Succeeded is the 3% case",
+    "retry-on-error.yaml": "exit codes drawn from 0-4 with three attempts: fails about half the time",
     "template-defaults.yaml": (
         "retry-backoff fails with probability 8/27 after its retries; expected.json says Failed "
         "(Argo does not run it: 'requires interaction')"
@@ -77,8 +78,10 @@ SLOW: dict[str, str] = {
 Check = Callable[[dict[str, Any]], None]
 CHECKS: dict[str, Check] = {}
 
-#: Wall-clock budget for one example in the fast group.
+#: Wall-clock budget for one example in the fast group, and shorter ones for
+#: expected failures that would otherwise only end at that budget.
 _TIMEOUT_S = 150
+_TIMEOUTS = {"sidecar-nginx.yaml": 15}
 _CONCURRENCY = 12
 
 
@@ -201,7 +204,7 @@ def fast_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             async with gate:
                 started = time.monotonic()
                 try:
-                    results[name] = await _run_one(env.settings, env.store, env.repo, name, _TIMEOUT_S)
+                    results[name] = await _run_one(env.settings, env.store, env.repo, name, _TIMEOUTS.get(name, _TIMEOUT_S))
                 except Exception as exc:  # noqa: BLE001 - reported by the example's own test
                     results[name] = exc
                 results[name + "#seconds"] = time.monotonic() - started
@@ -241,8 +244,12 @@ def _verify(name: str, result: Any) -> None:
     phase = result["status"]["phase"]
     allowed = EXPECTED[name]["expect"].split("|")
     if name in NONDETERMINISTIC:
-        failed = [n for n in result["status"]["nodes"].values() if n["type"] == "Pod" and n["phase"] in ("Failed", "Error")]
-        assert phase == ("Failed" if failed else "Succeeded"), f"{name}: phase {phase} but failed pods {failed}"
+        # Either outcome may happen; it must agree with the nodes.
+        nodes = result["status"]["nodes"]
+        root = nodes[result["metadata"]["name"]]
+        assert phase in ("Succeeded", "Failed") and phase == root["phase"], f"{name}: phase {phase}, root {root['phase']}"
+        failed_pods = [n for n in nodes.values() if n["type"] == "Pod" and n["phase"] in ("Failed", "Error")]
+        assert phase == "Succeeded" or failed_pods, f"{name}: Failed with no failed pod"
         return
     assert phase in allowed, (
         f"{name}: phase {phase}, expected {EXPECTED[name]['expect']}; message: {result['status'].get('message')}; "
