@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conveyor.config import Settings
@@ -32,7 +32,7 @@ def _takes_max(fn: Any) -> bool:
 class OverlayLookup:
     """Templates from the file being run first, then the store's."""
 
-    def __init__(self, store: Store | None, docs: list[Mapping[str, Any]], namespace: str) -> None:
+    def __init__(self, store: Store | None, docs: Sequence[Mapping[str, Any]], namespace: str) -> None:
         self.store = store
         self.local: dict[tuple[str, str], Mapping[str, Any]] = {}
         for doc in docs:

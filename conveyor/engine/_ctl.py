@@ -7,7 +7,7 @@ to its parent exactly once when its node completes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from conveyor.engine.nodes import Node
@@ -29,7 +29,7 @@ class Ctl:
         m: Machine,
         node: Node,
         tmpl: Mapping[str, Any],
-        scope: Mapping[str, Any],
+        scope: MutableMapping[str, Any],
         parent: Ctl | None,
     ) -> None:
         self.m = m
@@ -77,11 +77,12 @@ class Ctl:
             self.node.started_at = self.m.now
         self.node.finished_at = self.m.now
         self.m.touch(self.node)
-        self.m.on_ctl_done(self)
         # Deferred, so a long chain of instant completions (skipped steps, loops of
-        # suspends) never deepens the Python stack.
+        # suspends) never deepens the Python stack. The parent hears first, before
+        # freed slots go to waiting nodes, so it can still cancel them (failFast).
         parent = self.parent
         if parent is not None:
             self.m.defer(lambda: parent.child_done(self))
         else:
             self.m.defer(lambda: self.m.root_done(self))
+        self.m.on_ctl_done(self)

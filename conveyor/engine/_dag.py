@@ -30,7 +30,7 @@ from conveyor.engine.loops import expand_loop, item_label, item_scope
 from conveyor.engine.nodes import FAILED, Node
 from conveyor.engine.params import loop_scope, node_scope
 from conveyor.errors import ConveyorError
-from conveyor.expr import compile_depends, dependencies_to_depends, substitute
+from conveyor.expr import Depends, compile_depends, dependencies_to_depends, substitute
 
 __all__ = ["DagCtl"]
 
@@ -41,7 +41,7 @@ class _Task:
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.spec = spec
         self.name: str = spec["name"]
-        self.depends = None
+        self.depends: Depends | None = None
         self.deps: list[str] = []
         self.dependents: list[str] = []
         self.waiting = 0
@@ -61,7 +61,7 @@ class DagCtl(Ctl):
         self.fail_fast = dag.get("failFast") is not False
         self.tripped = False
         self.results: dict[str, Any] = {}
-        self.scope = ChainMap(self.results, self.scope)  # type: ignore[assignment]
+        self.scope = ChainMap(self.results, self.scope)
         self.tasks: dict[str, _Task] = {}
         try:
             self._plan(dag)

@@ -41,7 +41,7 @@ class PodCtl(Ctl):
         m, node = self.m, self.node
         self.mark_running()
         node.pod_name = pod_name(m.name, node.name, self.tmpl.get("name") or node.template_name or "")
-        local = {"pod.name": node.pod_name, "retries": str(self.attempt or 0)}
+        local: dict[str, Any] = {"pod.name": node.pod_name, "retries": str(self.attempt or 0)}
         try:
             self.sub = substitute(dict(self.tmpl), ChainMap(local, self.scope))
             deadline = _deadline_s(self.sub)

@@ -48,7 +48,7 @@ class StepsCtl(Ctl):
             g.get("steps", []) if isinstance(g, Mapping) else list(g) for g in self.tmpl.get("steps") or []
         ]
         self.results: dict[str, Any] = {}
-        self.scope = ChainMap(self.results, self.scope)  # type: ignore[assignment]
+        self.scope = ChainMap(self.results, self.scope)
         self.index = -1
         self.prev_outbound: list[str] = []
         self.failure: str | None = None

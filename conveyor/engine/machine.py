@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from collections import ChainMap, deque
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from conveyor.engine._ctl import Ctl
@@ -490,15 +491,15 @@ class Machine:
             message = f"Stopped with strategy '{'Terminate' if kind == 'terminate' else 'Stop'}'"
         self.terminated = self.terminated or kind == "terminate" or deadline
         self.shutdown_message = message
-        for queue in self.waiting.values():
-            for ctl in queue:
-                if not ctl.done:
-                    self.defer(lambda c=ctl: c.finish("Failed", message))
+        queued = [ctl for queue in self.waiting.values() for ctl in queue if not ctl.done]
         self.waiting.clear()
+        for waiting in queued:
+            self.defer(partial(waiting.finish, "Failed", message))
         reason = "Pod was active on the node longer than the specified deadline" if deadline else message
-        for ctl in (self.exit_ctl, self.main_ctl) if kind == "terminate" else (self.main_ctl,):
-            if ctl is not None and not ctl.done:
-                ctl.shutdown(reason)
+        targets = (self.exit_ctl, self.main_ctl) if kind == "terminate" else (self.main_ctl,)
+        for target in targets:
+            if target is not None and not target.done:
+                target.shutdown(reason)
         if self.main_ctl is None:
             self._finish_workflow("Failed", message)
 

@@ -464,3 +464,65 @@ def test_pod_names_follow_argo_v2() -> None:
     s.run()
     hello = s.node("hello")
     assert hello.pod_name == f"wf-say-{fnv32a('wf[0].hello')}"
+
+
+def test_empty_retry_strategy_retries_without_limit() -> None:
+    codes = iter([1, 1, 1, 1, 0])
+    s = sim("""
+spec:
+  entrypoint: t
+  templates:
+  - name: t
+    retryStrategy: {}
+    container: {image: busybox, command: [false]}
+""", lambda plan: (lambda c: {"phase": "Failed" if c else "Succeeded", "exitCode": c})(next(codes)))
+    assert s.run().phase == "Succeeded"
+    assert len(s.launches) == 5
+
+
+def test_steps_fail_fast_leaves_queued_items_unrun() -> None:
+    s = sim("""
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    parallelism: 1
+    failFast: true
+    steps:
+    - - {name: u, template: t, arguments: {parameters: [{name: c, value: "{{item}}"}]}, withItems: ["0", "1", "0", "0"]}
+  - name: t
+    inputs: {parameters: [{name: c}]}
+    container: {image: busybox, command: [sh, -c, "exit {{inputs.parameters.c}}"]}
+""", lambda plan: {"phase": "Failed" if argv(plan)[-1].endswith("1") else "Succeeded", "exitCode": 0})
+    m = s.run()
+    assert m.phase == "Failed"
+    assert len(s.launches) == 2
+    assert [s.node(f"u({i}:0)").phase for i in (2, 3)] == ["Omitted", "Omitted"]
+
+
+def test_artifacts_flow_from_outputs_to_inputs_by_key() -> None:
+    s = sim("""
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: make, template: make}
+    - - name: use
+        template: use
+        arguments: {artifacts: [{name: data, from: "{{steps.make.outputs.artifacts.out}}"}]}
+  - name: make
+    container: {image: busybox, command: [true]}
+    outputs: {artifacts: [{name: out, path: /tmp/out.txt}]}
+  - name: use
+    inputs: {artifacts: [{name: data, path: /in/data.txt}]}
+    container: {image: busybox, command: [cat, "{{inputs.artifacts.data.path}}"]}
+""", lambda plan: {"phase": "Succeeded", "exitCode": 0,
+                   "artifacts": {n: {"key": a["key"]} for n, a in plan["outputs"]["artifacts"].items()}})
+    m = s.run()
+    assert m.phase == "Succeeded"
+    make_plan, use_plan = (a.plan for a in s.launches)
+    key = make_plan["outputs"]["artifacts"]["out"]["key"]
+    assert key == f"wf/{s.node('make').pod_name}/out.tgz"
+    assert use_plan["inputs"]["artifacts"] == [{"name": "data", "path": "/in/data.txt", "local": {"key": key}}]
+    assert argv(use_plan) == ["cat", "/in/data.txt"]
