@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.engine._ctl import Ctl
-from conveyor.engine._outputs import publish_globals, scope_outputs_of
+from conveyor.engine._outputs import succeed_with_outputs
 from conveyor.engine._scope import (
     call_arguments,
     continues_on,
@@ -302,12 +302,4 @@ class DagCtl(Ctl):
         if phase != "Succeeded":
             self.finish(phase, message)
             return
-        try:
-            outputs = scope_outputs_of(self.tmpl, self.scope)
-        except ConveyorError as exc:
-            self.finish("Error", str(exc))
-            return
-        if outputs:
-            self.node.outputs = outputs
-            publish_globals(self.m, outputs)
-        self.finish("Succeeded")
+        succeed_with_outputs(self)

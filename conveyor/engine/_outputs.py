@@ -16,9 +16,10 @@ from conveyor.errors import ConveyorError
 from conveyor.expr import evaluate_in_scope, substitute
 
 if TYPE_CHECKING:
+    from conveyor.engine._ctl import Ctl
     from conveyor.engine.machine import Machine
 
-__all__ = ["pod_outputs", "scope_outputs_of", "publish_globals"]
+__all__ = ["pod_outputs", "scope_outputs_of", "publish_globals", "succeed_with_outputs"]
 
 
 def _expression(expr: str, scope: Mapping[str, Any]) -> Any:
@@ -136,3 +137,17 @@ def publish_globals(m: Machine, outputs: Mapping[str, Any]) -> None:
         for entry in outputs.get(kind) or []:
             if entry.get("globalName"):
                 m.add_global_output(kind, entry)
+
+
+def succeed_with_outputs(ctl: Ctl) -> None:
+    """End a steps or dag node that succeeded: gather its outputs (an Error if they
+    cannot be), publish global ones, and finish."""
+    try:
+        outputs = scope_outputs_of(ctl.tmpl, ctl.scope)
+    except ConveyorError as exc:
+        ctl.finish("Error", str(exc))
+        return
+    if outputs:
+        ctl.node.outputs = outputs
+        publish_globals(ctl.m, outputs)
+    ctl.finish("Succeeded")

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conveyor.engine._ctl import Ctl
-from conveyor.engine._outputs import publish_globals, scope_outputs_of
+from conveyor.engine._outputs import succeed_with_outputs
 from conveyor.engine._scope import (
     call_arguments,
     continues_on,
@@ -178,15 +178,7 @@ class StepsCtl(Ctl):
         if self.failure is not None:
             self.finish("Failed", self.failure)
             return
-        try:
-            outputs = scope_outputs_of(self.tmpl, self.scope)
-        except ConveyorError as exc:
-            self.finish("Error", str(exc))
-            return
-        if outputs:
-            self.node.outputs = outputs
-            publish_globals(self.m, outputs)
-        self.finish("Succeeded")
+        succeed_with_outputs(self)
 
     def shutdown(self, message: str, phase: str = "Failed") -> None:
         self.failure = self.failure or message
