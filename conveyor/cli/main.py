@@ -51,11 +51,13 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from conveyor.cli import _lint, _run, _template
+    from conveyor.cli import _control, _lint, _run, _template
 
     cli.add_command(_lint.lint)
     cli.add_command(_run.run)
     cli.add_command(_template.template)
+    for command in (_control.resume, _control.stop, _control.terminate):
+        cli.add_command(command)
 
 
 _register()

@@ -88,9 +88,12 @@ class WorkflowRunner:
 
     async def _flush_periodically(self) -> None:
         # Batches inside the throttle window are written by this ticker, so the
-        # stored status is never more than one period behind the machine.
+        # stored status is never more than one period behind the machine. It also
+        # picks up requests (resume, stop) that other processes left in the store.
         while True:
             await asyncio.sleep(_PERSIST_EVERY_S)
+            for event in self.store.take_requests(self.namespace, self.name):
+                self.queue.put_nowait(event)
             if self._dirty:
                 self._persist(force=True)
 

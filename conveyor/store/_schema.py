@@ -79,6 +79,20 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 2: requests (resume, stop, terminate) for a workflow that another process runs.
+    (
+        """
+        CREATE TABLE requests (
+            seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+            namespace TEXT NOT NULL,
+            name      TEXT NOT NULL,
+            body      TEXT NOT NULL,
+            FOREIGN KEY (namespace, name) REFERENCES workflows (namespace, name)
+                ON DELETE CASCADE
+        )
+        """,
+        "CREATE INDEX requests_by_workflow ON requests (namespace, name, seq)",
+    ),
 ]
 
 

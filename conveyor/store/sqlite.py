@@ -269,6 +269,34 @@ class Store:
             ).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    # -- requests ----------------------------------------------------------
+
+    def add_request(self, namespace: str, name: str, event: dict[str, Any]) -> None:
+        """Queue an event (resume, stop, ...) for whichever process runs the workflow."""
+        body = dump(event, f"request for {namespace}/{name}")
+        try:
+            with self._db.write(durable=True) as conn:
+                conn.execute(
+                    "INSERT INTO requests (namespace, name, body) VALUES (?, ?, ?)",
+                    (namespace, name, body),
+                )
+        except sqlite3.IntegrityError:
+            raise _not_found(name) from None
+
+    def take_requests(self, namespace: str, name: str) -> list[dict[str, Any]]:
+        """The queued requests in order, removed from the queue in the same transaction."""
+        with self._db.write(durable=False) as conn:
+            rows = conn.execute(
+                "SELECT seq, body FROM requests WHERE namespace = ? AND name = ? ORDER BY seq",
+                (namespace, name),
+            ).fetchall()
+            if rows:
+                conn.execute(
+                    "DELETE FROM requests WHERE namespace = ? AND name = ? AND seq <= ?",
+                    (namespace, name, rows[-1][0]),
+                )
+        return [json.loads(body) for _, body in rows]
+
     # -- logs --------------------------------------------------------------
 
     def add_log(

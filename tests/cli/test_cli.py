@@ -111,3 +111,66 @@ def test_conveyor_home_defaults_and_the_real_entry_point(tmp_path: Path) -> None
                           capture_output=True, text=True, env=env, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "missing.yaml" in proc.stderr
+
+
+def _start_run(tmp_path: Path, home: Path, doc: dict) -> subprocess.Popen[str]:
+    path = write(tmp_path, f"{doc['metadata']['name']}.yaml", doc)
+    env = {**__import__("os").environ, "CONVEYOR_HOME": str(home)}
+    return subprocess.Popen([sys.executable, "-m", "conveyor", "run", path, "-o", "json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _wait_for_phase(home: Path, name: str, node_type: str) -> None:
+    import time
+
+    store = Store.open(home / "conveyor.db")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        wf = store.find_workflow("default", name)
+        nodes = (wf or {}).get("status", {}).get("nodes", {})
+        if any(n["type"] == node_type and n["phase"] == "Running" for n in nodes.values()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{name} never had a running {node_type} node")
+
+
+def test_resume_reaches_a_run_in_another_process(conveyor_home: Path, tmp_path: Path) -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "approval"},
+           "spec": {"entrypoint": "main", "templates": [
+               {"name": "main", "steps": [[{"name": "approve", "template": "approve"}],
+                                          [{"name": "say", "template": "say", "arguments": {"parameters": [
+                                              {"name": "m", "value": "{{steps.approve.outputs.parameters.answer}}"}]}}]]},
+               {"name": "approve", "suspend": {}, "outputs": {"parameters": [{"name": "answer", "valueFrom": {"supplied": {}}}]}},
+               {"name": "say", "inputs": {"parameters": [{"name": "m"}]},
+                "container": {"image": "busybox", "command": ["echo", "{{inputs.parameters.m}}"]}}]}}
+    proc = _start_run(tmp_path, conveyor_home, doc)
+    try:
+        _wait_for_phase(conveyor_home, "approval", "Suspend")
+        code, out, err = invoke("resume", "approval", "-p", "answer=ship it")
+        assert code == 0 and "resume requested" in out, err
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, stderr
+    wf = json.loads(stdout)
+    say = next(n for n in wf["status"]["nodes"].values() if n["displayName"] == "say")
+    assert say["outputs"]["result"] == "ship it"
+    code, _, err = invoke("resume", "approval")
+    assert code == 2 and "already ended" in err
+
+
+def test_stop_kills_a_running_workflow(conveyor_home: Path, tmp_path: Path) -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "sleepy"},
+           "spec": {"entrypoint": "main", "templates": [
+               {"name": "main", "container": {"image": "busybox", "command": ["sleep", "300"]}}]}}
+    proc = _start_run(tmp_path, conveyor_home, doc)
+    try:
+        _wait_for_phase(conveyor_home, "sleepy", "Pod")
+        code, out, _ = invoke("stop", "sleepy", "--message", "enough")
+        assert code == 0
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1
+    wf = json.loads(stdout)
+    assert wf["status"]["phase"] == "Failed" and wf["status"]["message"] == "enough"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,14 @@ def test_add_log_again_replaces_path(store: Store, make_wf) -> None:
 def test_add_log_for_missing_workflow_is_not_found(store: Store) -> None:
     with pytest.raises(NotFound, match='"ghost" not found'):
         store.add_log("default", "ghost", "n1", "main", "/x.log")
+
+
+def test_requests_are_taken_once_in_order(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "db.sqlite")
+    store.create_workflow({"metadata": {"namespace": "ns", "name": "w", "uid": "u"}})
+    store.add_request("ns", "w", {"type": "resume", "n": 1})
+    store.add_request("ns", "w", {"type": "stop", "n": 2})
+    assert store.take_requests("ns", "w") == [{"type": "resume", "n": 1}, {"type": "stop", "n": 2}]
+    assert store.take_requests("ns", "w") == []
+    with pytest.raises(NotFound):
+        store.add_request("ns", "missing", {"type": "stop"})
