@@ -6,6 +6,8 @@ terminal (it checks a few times a second).
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from conveyor.cli._common import open_store
@@ -19,7 +21,7 @@ __all__ = ["resume", "stop", "terminate"]
 _DONE = ("Succeeded", "Failed", "Error")
 
 
-def _request(name: str, namespace: str | None, event: dict[str, object], verb: str) -> None:
+def _request(name: str, namespace: str | None, event: dict[str, Any], verb: str) -> None:
     settings = Settings.from_env()
     store = open_store(settings)
     ns = namespace or settings.namespace
