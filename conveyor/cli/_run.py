@@ -75,8 +75,13 @@ async def _drive(settings: Settings, store: Any, repo: ArtifactRepo, wf: dict[st
     console = Console()
     view: Live | None = Live(console=console, refresh_per_second=4, transient=True) if live else None
 
+    last = [0.0]
+
     def update(machine: Machine) -> None:
-        if view is not None:
+        # Rendering walks every node: at most four times a second, like the display.
+        now = time.monotonic()
+        if view is not None and (now - last[0] >= 0.25 or machine.done):
+            last[0] = now
             view.update(render_workflow({"metadata": wf["metadata"], "status": machine.status()}, time.time()))
 
     runner = WorkflowRunner(settings, store, repo, executor, wf, resolved=resolved, on_update=update if live else None)

@@ -107,6 +107,118 @@ def output_param(n: dict[str, Any], name: str) -> str:
     return next(p["value"] for p in n["outputs"]["parameters"] if p["name"] == name)
 
 
+def result(wf: dict[str, Any], display: str) -> str:
+    return node(wf, display)["outputs"]["result"]
+
+
+@check("hello-world.yaml")
+def _hello(wf: dict[str, Any]) -> None:
+    assert [p["outputs"]["result"] for p in pods(wf)] == ["hello world"]
+
+
+@check("steps.yaml")
+def _steps(wf: dict[str, Any]) -> None:
+    assert sorted(p["outputs"]["result"] for p in pods(wf)) == ["hello1", "hello2a", "hello2b"]
+    assert node(wf, "[1]")["type"] == "StepGroup"
+
+
+@check("output-parameter.yaml")
+def _output_parameter(wf: dict[str, Any]) -> None:
+    assert output_param(node(wf, "generate-parameter"), "hello-param") == "hello world"
+    assert result(wf, "consume-parameter") == "hello world"
+
+
+@check("coinflip.yaml")
+def _coinflip(wf: dict[str, Any]) -> None:
+    side = result(wf, "flip-coin")
+    assert side in ("heads", "tails")
+    other = "tails" if side == "heads" else "heads"
+    assert node(wf, side)["phase"] == "Succeeded" and node(wf, other)["phase"] == "Skipped"
+
+
+@check("dag-diamond.yaml")
+def _diamond(wf: dict[str, Any]) -> None:
+    assert sorted(result(wf, n) for n in "ABCD") == ["A", "B", "C", "D"]
+    a, d = node(wf, "A"), node(wf, "D")
+    assert node(wf, "B")["id"] in a["children"] and d["startedAt"] >= node(wf, "C")["finishedAt"]
+
+
+@check("dag-enhanced-depends.yaml")
+def _enhanced(wf: dict[str, Any]) -> None:
+    assert node(wf, "should-not-execute")["phase"] == "Omitted"
+    assert all(node(wf, f"should-execute-{i}")["phase"] == "Succeeded" for i in (1, 2, 3))
+
+
+@check("parameter-aggregation-dag.yaml")
+def _aggregation(wf: dict[str, Any]) -> None:
+    assert json.loads(result(wf, "print-evenness")) == ["odd", "even", "odd", "even"]
+    assert node(wf, "divide-by-2(0:evenness:odd,num:1)")["phase"] == "Skipped"
+    assert result(wf, "divide-by-2(3:evenness:even,num:4)") == "2"
+
+
+@check("dag-conditional-parameters.yaml")
+def _dag_conditional(wf: dict[str, Any]) -> None:
+    root = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert output_param(root, "stepresult") == result(wf, "flip-coin")
+
+
+@check("input-artifact-raw.yaml")
+def _raw(wf: dict[str, Any]) -> None:
+    assert pods(wf)[0]["outputs"]["result"] == "this is\nthe raw file\ncontents"
+
+
+@check("artifact-passing-subpath.yaml")
+def _subpath(wf: dict[str, Any]) -> None:
+    assert result(wf, "list-artifact") == "hello_world.txt"
+    assert result(wf, "consume-artifact") == "hello world"
+
+
+@check("skipped-output-defaults/consumer-input-default.yaml")
+def _consumer_default(wf: dict[str, Any]) -> None:
+    assert result(wf, "consumer") == "consumer got: [fallback-from-input]"
+
+
+@check("skipped-output-defaults/producer-output-default.yaml")
+def _producer_default(wf: dict[str, Any]) -> None:
+    assert result(wf, "consumer") == "consumer got: [hello-from-producer]"
+
+
+@check("skipped-output-defaults/expression-fallback.yaml")
+def _expression_fallback(wf: dict[str, Any]) -> None:
+    root = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert output_param(root, "result") == "expr-fallback"
+
+
+@check("suspend-template-outputs.yaml")
+def _suspend_outputs(wf: dict[str, Any]) -> None:
+    assert result(wf, "release") == "resumed-by-test"
+
+
+@check("exit-handlers.yaml")
+def _exit_handlers(wf: dict[str, Any]) -> None:
+    assert node(wf, "celebrate")["phase"] == "Skipped" and result(wf, "cry") == "boohoo!"
+
+
+@check("workflow-template/workflow-template-ref.yaml")
+def _template_ref(wf: dict[str, Any]) -> None:
+    assert [p["outputs"]["result"] for p in pods(wf)] == ["hello world"]
+
+
+@check("retry-container.yaml")
+def _retry_container(wf: dict[str, Any]) -> None:
+    retry = wf["status"]["nodes"][wf["metadata"]["name"]]
+    assert retry["type"] == "Retry" and retry["phase"] == "Succeeded"
+    assert wf["status"]["nodes"][retry["children"][-1]]["phase"] == "Succeeded"
+
+
+@check("parallelism-limit.yaml")
+def _parallelism_limit(wf: dict[str, Any]) -> None:
+    spans = sorted((p["startedAt"], p["finishedAt"]) for p in pods(wf))
+    for start, _ in spans:
+        running = sum(1 for s, f in spans if s <= start < f)
+        assert running <= 2, f"{running} pods ran at once under parallelism 2"
+
+
 def _templates() -> list[dict[str, Any]]:
     found = []
     for path in sorted(EXAMPLES.rglob("*.yaml")):
