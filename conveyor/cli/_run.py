@@ -73,16 +73,28 @@ async def _drive(settings: Settings, store: Any, repo: ArtifactRepo, wf: dict[st
     executor, line = await choose_executor(settings, lambda msg: err.print(f"[yellow]warning:[/yellow] {msg}"))
     err.print(f"[dim]{line}[/dim]")
     console = Console()
-    view: Live | None = Live(console=console, refresh_per_second=4, transient=True) if live else None
+    latest: dict[str, Any] = {"metadata": wf["metadata"], "status": {"phase": "Pending"}}
+    # The display re-renders the latest status four times a second, so running
+    # durations tick even when no event arrives.
+    view: Live | None = (
+        Live(console=console, refresh_per_second=4, transient=True,
+             get_renderable=lambda: render_workflow(latest, time.time()))
+        if live
+        else None
+    )
+    pending: list[asyncio.TimerHandle] = []
 
-    last = [0.0]
+    def snapshot(machine: Machine) -> None:
+        pending.clear()
+        latest["status"] = machine.status()
 
     def update(machine: Machine) -> None:
-        # Rendering walks every node: at most four times a second, like the display.
-        now = time.monotonic()
-        if view is not None and (now - last[0] >= 0.25 or machine.done):
-            last[0] = now
-            view.update(render_workflow({"metadata": wf["metadata"], "status": machine.status()}, time.time()))
+        # status() walks every node: take it at most four times a second (a late
+        # snapshot catches what the skipped ones would have shown).
+        if machine.done:
+            snapshot(machine)
+        elif not pending:
+            pending.append(asyncio.get_running_loop().call_later(0.25, snapshot, machine))
 
     runner = WorkflowRunner(settings, store, repo, executor, wf, resolved=resolved, on_update=update if live else None)
     interrupts = 0
