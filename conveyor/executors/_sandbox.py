@@ -11,6 +11,7 @@ The fallback without bubblewrap lives in `_paths.py`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import posixpath
 import shutil
@@ -112,6 +113,9 @@ def _tool_root(entry: Path) -> list[Path]:
     return found
 
 
+# Every launch asks; the answer depends only on PATH and the host's folders, which
+# do not change under a running conveyor, so it is worked out once per PATH.
+@functools.lru_cache(maxsize=16)
 def host_layout(path_env: str) -> HostLayout:
     """Find the system folders and the PATH folders a task needs (reads the host)."""
     binds: dict[str, str] = {}
