@@ -26,6 +26,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_MAX_MANIFEST_BYTES": ("10485760", "largest manifest accepted, in bytes"),
     "CONVEYOR_MAX_NODES": ("200000", "largest number of nodes one workflow may create"),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
+    "CONVEYOR_SEMAPHORES": (
+        "",
+        "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
+    ),
 }
 
 
@@ -67,6 +71,9 @@ class Settings:
         default_factory=lambda: {"argoproj/argosay": ("argosay",)}
     )
 
+    #: semaphore name -> limit: "CONFIGMAP/KEY" for configMapKeyRef semaphores, "KEY" for database ones
+    semaphore_limits: Mapping[str, int] = field(default_factory=dict)
+
     @property
     def db_path(self) -> Path:
         return self.home / "conveyor.db"
@@ -105,4 +112,22 @@ class Settings:
             max_manifest_bytes=_int(env, "CONVEYOR_MAX_MANIFEST_BYTES"),
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
+            semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
         )
+
+
+def _limits(raw: str) -> dict[str, int]:
+    limits: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in raw.split(","))):
+        name, sep, value = part.rpartition("=")
+        try:
+            limit = int(value)
+        except ValueError:
+            limit = 0
+        if not sep or not name.strip() or limit < 1:
+            raise InvalidInput(
+                f"CONVEYOR_SEMAPHORES: {part!r} is not NAME=LIMIT with a positive limit; "
+                "write e.g. my-config/template=2"
+            )
+        limits[name.strip()] = limit
+    return limits

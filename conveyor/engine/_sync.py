@@ -37,7 +37,13 @@ class Locks:
     def limit(self, key: str) -> int:
         if key.startswith("mutex/"):
             return 1
-        return max(1, int(self.limits.get(key, self.limits.get(key.rsplit("/", 1)[-1], 1))))
+        # "semaphore/<ns>/<configmap>/<key>" is configured as "<configmap>/<key>",
+        # "semaphore/db/<key>" as "<key>".
+        parts = key.split("/")
+        for name in (key, "/".join(parts[2:]), parts[-1]):
+            if name in self.limits:
+                return max(1, int(self.limits[name]))
+        return 1
 
     def can_acquire(self, keys: list[str], holder: str) -> bool:
         return all(

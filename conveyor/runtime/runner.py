@@ -51,7 +51,11 @@ class WorkflowRunner:
         self.name: str = meta["name"]
         # `resolved` has templateRefs and workflowTemplateRef merged in; the stored
         # object keeps what the user wrote.
-        self.machine = Machine(resolved or workflow, max_nodes=settings.max_nodes, semaphore_limits=semaphore_limits)
+        self.machine = Machine(
+            resolved or workflow,
+            max_nodes=settings.max_nodes,
+            semaphore_limits=semaphore_limits if semaphore_limits is not None else settings.semaphore_limits,
+        )
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.handles: dict[str, TaskHandle] = {}
         self.tasks: set[asyncio.Task[None]] = set()

@@ -526,3 +526,23 @@ spec:
     assert key == f"wf/{s.node('make').pod_name}/out.tgz"
     assert use_plan["inputs"]["artifacts"] == [{"name": "data", "path": "/in/data.txt", "local": {"key": key}}]
     assert argv(use_plan) == ["cat", "/in/data.txt"]
+
+
+def test_semaphore_limit_comes_from_settings() -> None:
+    text = """
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: t, template: t, withSequence: {count: "6"}}
+  - name: t
+    synchronization: {semaphores: [{configMapKeyRef: {name: my-config, key: template}}]}
+    container: {image: busybox, command: [true]}
+"""
+    s = Sim(Machine(workflow(text), semaphore_limits={"my-config/template": 3}))
+    assert s.run().phase == "Succeeded"
+    assert s.peak_running == 3 and len(s.launches) == 6
+    s = sim(text)  # an unknown semaphore has limit 1
+    s.run()
+    assert s.peak_running == 1
