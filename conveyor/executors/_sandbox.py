@@ -73,6 +73,8 @@ class HostLayout:
     binds: tuple[tuple[str, str], ...]
     #: (path inside, link target) recreated in the root, e.g. ("/bin", "usr/bin") on merged-/usr hosts
     symlinks: tuple[tuple[str, str], ...]
+    #: PATH as the task sees it (plain PATH folders are shown under /.conveyor/path/N)
+    path_inside: str = ""
 
     def covers(self, path: str) -> bool:
         """True when `path` is inside a folder the sandbox takes from the host."""
@@ -113,6 +115,10 @@ def _tool_root(entry: Path) -> list[Path]:
     return found
 
 
+#: where plain PATH folders from outside the system folders appear inside a task
+PATH_MOUNTS = "/.conveyor/path"
+
+
 # Every launch asks; the answer depends only on PATH and the host's folders, which
 # do not change under a running conveyor, so it is worked out once per PATH.
 @functools.lru_cache(maxsize=16)
@@ -128,6 +134,7 @@ def host_layout(path_env: str) -> HostLayout:
             symlinks.append((d, os.readlink(d)))  # merged /usr: keep /bin -> usr/bin a link
         else:
             binds[d] = real
+    inside: list[str] = []
     for entry in path_env.split(os.pathsep):
         if not entry.startswith("/") or not os.path.isdir(entry):
             continue
@@ -135,13 +142,24 @@ def host_layout(path_env: str) -> HostLayout:
             _paths.is_under(entry, d) or _paths.is_under(os.path.realpath(entry), d)
             for d in SYSTEM_DIRS
         ):
+            inside.append(entry)
             continue
-        for folder in _tool_root(Path(posixpath.normpath(entry))):
+        roots = _tool_root(Path(posixpath.normpath(entry)))
+        if roots == [Path(posixpath.normpath(entry))]:
+            # A plain folder of tools (say a checkout under /tmp) is shown at a path of
+            # conveyor's own, so it never appears inside the /tmp or /mnt a task writes to.
+            dest = f"{PATH_MOUNTS}/{len(inside)}"
+            binds[dest] = os.path.realpath(entry)
+            inside.append(dest)
+            continue
+        # pyenv and venv roots stay where they are: their scripts name them by absolute path.
+        inside.append(entry)
+        for folder in roots:
             if folder.is_dir():
                 binds.setdefault(str(folder), os.path.realpath(folder))
     dests = sorted(binds)
     kept = [d for d in dests if not any(o != d and _paths.is_under(d, o) for o in dests)]
-    return HostLayout(tuple((binds[d], d) for d in kept), tuple(symlinks))
+    return HostLayout(tuple((binds[d], d) for d in kept), tuple(symlinks), os.pathsep.join(inside))
 
 
 def _make_root(root: Path, layout: HostLayout) -> None:
@@ -168,14 +186,19 @@ class BwrapSandbox:
         self.layout = layout
         self.bwrap = bwrap
         self.env = {"HOME": "/root"}
+        if layout.path_inside:
+            self.env["PATH"] = layout.path_inside
 
     def prepare(self) -> None:
         _make_root(self.root, self.layout)
 
     def host_path(self, path: str) -> Path:
         path = posixpath.normpath(posixpath.join("/", path))
+        for src, dest in self.layout.binds:
+            if _paths.is_under(path, dest):  # the host's own file, bound read-only
+                return Path(src) / posixpath.relpath(path, dest) if path != dest else Path(src)
         if self.layout.covers(path):
-            return Path(path)  # the host's own file, bound read-only
+            return Path(path)
         return self.root / path.lstrip("/") if path != "/" else self.root
 
     visible = host_path
@@ -189,7 +212,7 @@ class BwrapSandbox:
     def find_output(self, path: str) -> Path | None:
         path = posixpath.normpath(posixpath.join("/", path))
         if self.layout.covers(path):
-            return Path(path)
+            return self.host_path(path)
         return _paths.resolve_in_root(self.root, path)
 
 

@@ -24,11 +24,13 @@ MakeSpec = Callable[..., TaskSpec]
 def test_init_sidecar_main_order(
     mode: str, make_executor: MakeExecutor, make_spec: MakeSpec
 ) -> None:
+    mounts = ({"name": "work", "mountPath": "/work"},)  # the pod's shared emptyDir
     spec = make_spec(
-        sh("echo init > /work/init.txt", name="hello", role="init"),
-        sh("echo up > /work/side.txt; exec sleep 1000", name="side", role="sidecar"),
+        sh("echo init > /work/init.txt", name="hello", role="init", volume_mounts=mounts),
+        sh("echo up > /work/side.txt; exec sleep 1000", name="side", role="sidecar", volume_mounts=mounts),
         sh(
-            "cat /work/init.txt; while [ ! -s /work/side.txt ]; do sleep 0.02; done; cat /work/side.txt"
+            "cat /work/init.txt; while [ ! -s /work/side.txt ]; do sleep 0.02; done; cat /work/side.txt",
+            volume_mounts=mounts,
         ),
         volumes=({"name": "work", "emptyDir": {}},),
     )

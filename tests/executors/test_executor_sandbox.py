@@ -71,7 +71,10 @@ def test_host_layout_binds_system_folders_and_path_tools(tmp_path: Path) -> None
     assert str(pyenv) in dests  # the pyenv root, so shims can run versions/...
     assert not any(d.startswith(f"{pyenv}/") for d in dests)  # nested entries folded into it
     assert str(venv) in dests and str(base.parent) in dests  # a venv and its base interpreter
-    assert str(tools) in dests
+    # a plain tools folder is shown under conveyor's own path, never inside /tmp
+    shown = [dest for src, dest in layout.binds if src == str(tools)]
+    assert shown and shown[0].startswith("/.conveyor/path/") and str(tools) not in dests
+    assert shown[0] in layout.path_inside.split(os.pathsep) and str(tools) not in layout.path_inside
     assert str(tmp_path / "missing") not in dests and "relative/bin" not in dests
     assert "/usr/local/bin" not in dests  # already inside /usr
     assert "/usr" in dests or ("/usr", "usr") in layout.symlinks
