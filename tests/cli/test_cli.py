@@ -174,3 +174,28 @@ def test_stop_kills_a_running_workflow(conveyor_home: Path, tmp_path: Path) -> N
     assert proc.returncode == 1
     wf = json.loads(stdout)
     assert wf["status"]["phase"] == "Failed" and wf["status"]["message"] == "enough"
+
+
+def test_run_a_file_holding_a_template_and_the_workflow_that_uses_it(conveyor_home: Path, tmp_path: Path) -> None:
+    tmpl = {"apiVersion": "argoproj.io/v1alpha1", "kind": "WorkflowTemplate", "metadata": {"name": "lib"},
+            "spec": {"templates": [{"name": "say", "inputs": {"parameters": [{"name": "m"}]},
+                                    "container": {"image": "busybox", "command": ["echo", "{{inputs.parameters.m}}"]}}]}}
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "multi-"},
+          "spec": {"entrypoint": "main", "templates": [{"name": "main", "steps": [[{
+              "name": "hi", "templateRef": {"name": "lib", "template": "say"},
+              "arguments": {"parameters": [{"name": "m", "value": "from the same file"}]}}]]}]}}
+    path = tmp_path / "both.yaml"
+    path.write_text(yaml.safe_dump_all([tmpl, wf]))
+    code, out, err = invoke("run", str(path), "-o", "json")
+    assert code == 0, err
+    result = json.loads(out)
+    hi = next(n for n in result["status"]["nodes"].values() if n["displayName"] == "hi")
+    assert hi["outputs"]["result"] == "from the same file"
+    assert hi["templateRef"] == {"name": "lib", "template": "say"}
+
+
+def test_lint_rejects_plugin_templates_as_needing_the_agent(conveyor_home: Path, tmp_path: Path) -> None:
+    doc = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "p-"},
+           "spec": {"entrypoint": "main", "templates": [{"name": "main", "plugin": {"hello": {"text": "x"}}}]}}
+    code, _, err = invoke("lint", write(tmp_path, "plugin.yaml", doc))
+    assert code == 2 and "plugin" in err and "Kubernetes" in err
