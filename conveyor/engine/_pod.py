@@ -56,9 +56,9 @@ class PodCtl(Ctl):
         if deadline is not None:
             m.set_timer(f"deadline:{node.id}", m.now + deadline, self._deadline)
         m.pods[node.id] = self
-        m.emit(Launch(node.id, self._plan()))
+        m.emit(Launch(node.id, self.plan()))
 
-    def _plan(self) -> dict[str, Any]:
+    def plan(self) -> dict[str, Any]:
         m, node, sub = self.m, self.node, self.sub
         outputs = sub.get("outputs") or {}
         out_params = {

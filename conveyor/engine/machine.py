@@ -21,7 +21,7 @@ from typing import Any
 from conveyor.engine._ctl import Ctl
 from conveyor.engine._ids import node_id, rfc3339
 from conveyor.engine._sync import Locks, lock_keys
-from conveyor.engine.actions import Action, Finished, Kill, SetTimer
+from conveyor.engine.actions import Action, Finished, Kill, Launch, SetTimer
 from conveyor.engine.durations import parse_duration
 from conveyor.engine.nodes import Node
 from conveyor.engine.params import Arguments, BindError, bind_inputs, input_scope
@@ -65,6 +65,7 @@ class Machine:
         self.locks = Locks(semaphore_limits)
         self.pods: dict[str, Ctl] = {}
         self.timers: dict[str, Callable[[], None]] = {}
+        self.timer_at: dict[str, float] = {}
         self.waiting: dict[str | None, deque[Ctl]] = {}
         self.running_pods = 0
         self.parallelism = _int_or_none(self.spec.get("parallelism"))
@@ -91,9 +92,12 @@ class Machine:
             if ctl is not None and not ctl.done:
                 ctl.on_result(event.get("result") or {})  # type: ignore[attr-defined]
         elif kind == "timer":
+            self.timer_at.pop(event["id"], None)
             fn = self.timers.pop(event["id"], None)
             if fn is not None:
                 fn()
+        elif kind == "recovered":
+            self._recover()
         elif kind == "resume":
             self._resume(event.get("node"), event.get("parameters") or {})
         elif kind in ("stop", "terminate"):
@@ -134,6 +138,7 @@ class Machine:
 
     def set_timer(self, timer_id: str, at: float, fn: Callable[[], None]) -> None:
         self.timers[timer_id] = fn
+        self.timer_at[timer_id] = at
         self.emit(SetTimer(timer_id, at))
 
     def kill(self, node: Node, reason: str) -> None:
@@ -474,8 +479,8 @@ class Machine:
         self.phase = phase if phase in ("Succeeded", "Failed", "Error") else "Failed"
         self.message = message
         self.finished_at = self.now
-        for timer in list(self.timers):
-            self.timers.pop(timer)
+        self.timers.clear()
+        self.timer_at.clear()
         self.emit(Finished(self.phase))
 
     def _deadline(self) -> None:
@@ -502,6 +507,17 @@ class Machine:
                 target.shutdown(reason)
         if self.main_ctl is None:
             self._finish_workflow("Failed", message)
+
+    def _recover(self) -> None:
+        """After a restart (state rebuilt by replay): launch again every pod that was
+        running, counting it on the node, and set every pending timer again."""
+        for node_id, ctl in list(self.pods.items()):
+            node = self.nodes[node_id]
+            node.restarts += 1
+            self.touch(node)
+            self.emit(Launch(node_id, ctl.plan()))  # type: ignore[attr-defined]
+        for timer_id in self.timers:
+            self.emit(SetTimer(timer_id, self.timer_at[timer_id]))
 
     def _resume(self, target: str | None, parameters: Mapping[str, Any]) -> None:
         from conveyor.engine._pod import SuspendCtl

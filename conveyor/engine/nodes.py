@@ -36,6 +36,8 @@ class Node:
     finished_at: float | None = None
     image: str | None = None
     pod_name: str | None = None
+    #: times the pod was launched again because conveyor restarted while it ran
+    restarts: int = 0
 
     @property
     def completed(self) -> bool:
@@ -81,6 +83,8 @@ class Node:
             out["finishedAt"] = finished
         if self.type == "Pod":
             out["progress"] = "1/1" if self.phase == "Succeeded" else "0/1"
+        if self.restarts:
+            out["failedPodRestarts"] = self.restarts
         if self.image:
             # Not an Argo NodeStatus field (the schema allows extra ones): the UI shows it
             # and it tells how to reproduce the run.

@@ -3,5 +3,6 @@
 from conveyor.runtime.prepare import parse_parameters, prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner
 from conveyor.runtime.select import choose_executor
+from conveyor.runtime.service import Service
 
-__all__ = ["WorkflowRunner", "choose_executor", "parse_parameters", "prepare_workflow"]
+__all__ = ["Service", "WorkflowRunner", "choose_executor", "parse_parameters", "prepare_workflow"]

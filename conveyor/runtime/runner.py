@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -37,10 +38,14 @@ class WorkflowRunner:
         workflow: dict[str, Any],
         *,
         resolved: dict[str, Any] | None = None,
+        recover: bool = False,
+        on_persist: Callable[[dict[str, Any]], None] | None = None,
         on_update: Callable[[Machine], None] | None = None,
         semaphore_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.settings = settings
+        self.recover = recover
+        self.on_persist = on_persist
         self.store = store
         self.repo = repo
         self.executor = executor
@@ -50,7 +55,12 @@ class WorkflowRunner:
         self.namespace: str = meta.get("namespace") or settings.namespace
         self.name: str = meta["name"]
         # `resolved` has templateRefs and workflowTemplateRef merged in; the stored
-        # object keeps what the user wrote.
+        # object keeps what the user wrote, and the resolved spec in its status
+        # (Argo's storedWorkflowTemplateSpec), so a restart runs the same thing.
+        stored_spec = (workflow.get("status") or {}).get("storedWorkflowTemplateSpec")
+        if resolved is None and stored_spec:
+            resolved = {**workflow, "spec": stored_spec}
+        self.stored_spec = resolved["spec"] if resolved and resolved.get("spec") != workflow.get("spec") else None
         self.machine = Machine(
             resolved or workflow,
             max_nodes=settings.max_nodes,
@@ -66,12 +76,23 @@ class WorkflowRunner:
         self._dirty = False
         self.killed: set[str] = set()
 
+    def _replay(self) -> None:
+        """Rebuild the machine from the stored events (their actions were carried out
+        before the restart), then let it relaunch what was running."""
+        for event in self.store.load_events(self.namespace, self.name):
+            at = float(event.get("at") or time.time())
+            self.machine.apply({k: v for k, v in event.items() if k != "at"}, at)
+        self.queue.put_nowait({"type": "start"} if self.machine.phase == "Pending" else {"type": "recovered"})
+
     def send(self, event: dict[str, Any]) -> None:
         """Deliver an outside event (resume, stop, terminate) to this workflow."""
         self.queue.put_nowait(event)
 
     async def run(self) -> dict[str, Any]:
-        self.queue.put_nowait({"type": "start"})
+        if self.recover:
+            self._replay()
+        else:
+            self.queue.put_nowait({"type": "start"})
         flusher = asyncio.ensure_future(self._flush_periodically())
         try:
             while not self.machine.done:
@@ -126,7 +147,8 @@ class WorkflowRunner:
 
     async def _run_task(self, node_id: str, plan: dict[str, Any]) -> None:
         self.launches += 1
-        key = f"{node_id}-{self.launches}"
+        # Unique across restarts too: a relaunched task never reuses a log folder.
+        key = f"{node_id}-{uuid.uuid4().hex[:8]}"
         stage = self.settings.scratch_dir / f"{key}.in"
         spec = None
         async with self._slots:
@@ -160,12 +182,16 @@ class WorkflowRunner:
         self._last_persist = now
         self._dirty = False
         status = self.machine.status()
+        if self.stored_spec is not None:
+            status["storedWorkflowTemplateSpec"] = self.stored_spec
         self.workflow["status"] = status
         labels = self.workflow["metadata"].setdefault("labels", {})
         labels["workflows.argoproj.io/phase"] = status["phase"]
         if self.machine.done:
             labels["workflows.argoproj.io/completed"] = "true"
         self.store.update_workflow(self.workflow)
+        if self.on_persist is not None:
+            self.on_persist(self.workflow)
 
     async def _shutdown(self) -> None:
         for timer in self.timers.values():

@@ -546,3 +546,41 @@ spec:
     s = sim(text)  # an unknown semaphore has limit 1
     s.run()
     assert s.peak_running == 1
+
+
+def test_recovery_relaunches_running_pods_and_rearms_timers() -> None:
+    text = """
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: done-before, template: t}
+    - - {name: long, template: t}
+      - {name: wait, template: pause}
+  - name: t
+    container: {image: busybox, command: [true]}
+  - name: pause
+    suspend: {duration: "60"}
+"""
+    s = sim(text)
+    s.hold = {"long"}
+    s.run(until=1_010.0)
+    assert s.node("long").phase == "Running" and s.node("wait").phase == "Running"
+    # a new process rebuilds the state from the stored events...
+    again = Machine(workflow(text))
+    for at, event in s.events:
+        again.apply(event, at)
+    assert again.status() == s.machine.status()
+    # ...and, told it recovered, launches the running pod again and re-arms the timer
+    actions = again.apply({"type": "recovered"}, 1_020.0)
+    long_id = s.node("long").id
+    assert [a.node_id for a in actions if type(a).__name__ == "Launch"] == [long_id]
+    timers = [a for a in actions if type(a).__name__ == "SetTimer"]
+    assert [(t.timer_id, t.at) for t in timers] == [(f"suspend:{s.node('wait').id}", s.node("wait").started_at + 60)]
+    assert again.status()["nodes"][long_id]["failedPodRestarts"] == 1
+    done_before = s.node("done-before").id
+    assert not any(getattr(a, "node_id", None) == done_before for a in actions)  # never run twice
+    again.apply({"type": "task_finished", "node": long_id, "result": {"phase": "Succeeded", "exitCode": 0}}, 1_030.0)
+    again.apply({"type": "timer", "id": timers[0].timer_id}, timers[0].at)
+    assert again.phase == "Succeeded"

@@ -1,0 +1,177 @@
+"""The service behind the server: many workflows in one process.
+
+It submits workflows (committed to the store before the call returns), runs
+each with a WorkflowRunner, routes control events to them, and on start
+recovers the workflows a previous process left running (kill -9 included):
+their state is rebuilt from stored events, finished tasks are never run again,
+and tasks that were running are launched again.
+https://argo-workflows.readthedocs.io/en/latest/rest-api/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from conveyor.config import Settings
+from conveyor.errors import InvalidInput, NotFound
+from conveyor.executors.base import Executor
+from conveyor.runtime.prepare import prepare_workflow
+from conveyor.runtime.runner import WorkflowRunner
+from conveyor.spec import validate
+from conveyor.store import ArtifactRepo, Store
+
+__all__ = ["Service", "TEMPLATE_KINDS", "DONE_PHASES"]
+
+TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+DONE_PHASES = ("Succeeded", "Failed", "Error")
+_log = logging.getLogger("conveyor")
+
+Key = tuple[str, str]
+
+
+class Service:
+    def __init__(self, settings: Settings, store: Store, repo: ArtifactRepo, executor: Executor) -> None:
+        self.settings = settings
+        self.store = store
+        self.repo = repo
+        self.executor = executor
+        self.runners: dict[Key, WorkflowRunner] = {}
+        self.tasks: dict[Key, asyncio.Task[dict[str, Any]]] = {}
+        #: called with each workflow object as it is written (the watch stream listens here)
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+
+    # -- lifecycle -----------------------------------------------------------
+    async def start(self) -> list[str]:
+        """Resume the workflows a previous process left unfinished; their names."""
+        resumed = []
+        for phase in ("Pending", "Running"):
+            token: str | None = None
+            while True:
+                items, token = self.store.list_workflows(phases=[phase], limit=500, continue_token=token)
+                for wf in items:
+                    meta = wf["metadata"]
+                    if (meta["namespace"], meta["name"]) not in self.runners:
+                        self._run(wf, None, recover=True)
+                        resumed.append(f"{meta['namespace']}/{meta['name']}")
+                if not token:
+                    break
+        return resumed
+
+    async def close(self) -> None:
+        """Stop driving workflows; they stay Running in the store and resume on the next start."""
+        for task in self.tasks.values():
+            task.cancel()
+        for task in list(self.tasks.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.executor.close()
+
+    # -- workflows -----------------------------------------------------------
+    def create_workflow(
+        self,
+        namespace: str,
+        manifest: Mapping[str, Any],
+        *,
+        dry_run: bool = False,
+        parameters: Mapping[str, str] | None = None,
+        entrypoint: str | None = None,
+    ) -> dict[str, Any]:
+        meta = manifest.get("metadata") or {}
+        if meta.get("namespace") and meta["namespace"] != namespace:
+            raise InvalidInput(
+                f"the workflow's metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}"
+            )
+        wf, resolved = prepare_workflow(
+            manifest, templates=self.store, namespace=namespace, parameters=parameters, entrypoint=entrypoint
+        )
+        if dry_run:
+            return wf
+        self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        self._run(wf, resolved, recover=False)
+        return wf
+
+    def lint_workflow(self, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
+        return validate(doc, templates=self.store)
+
+    def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.store.get_workflow(namespace, name)
+
+    async def delete_workflow(self, namespace: str, name: str) -> None:
+        self.store.get_workflow(namespace, name)  # NotFound first
+        key = (namespace, name)
+        runner, task = self.runners.get(key), self.tasks.get(key)
+        if runner is not None and task is not None:
+            runner.send({"type": "terminate", "message": "workflow deleted"})
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(task), 30)
+        self.store.delete_workflow(namespace, name)
+
+    def control(self, namespace: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        """Deliver resume/stop/terminate to a running workflow; the workflow as it stands."""
+        wf = self.store.get_workflow(namespace, name)
+        phase = (wf.get("status") or {}).get("phase", "")
+        if phase in DONE_PHASES:
+            raise InvalidInput(f"workflow {name!r} has already ended ({phase}); cannot {event['type']} it")
+        runner = self.runners.get((namespace, name))
+        if runner is not None:
+            runner.send(event)
+        else:  # run by another process (a `conveyor run`): leave it a request
+            self.store.add_request(namespace, name, event)
+        return wf
+
+    async def wait(self, namespace: str, name: str, timeout_s: float | None = None) -> dict[str, Any]:
+        task = self.tasks.get((namespace, name))
+        if task is None:
+            return self.store.get_workflow(namespace, name)
+        return await asyncio.wait_for(asyncio.shield(task), timeout_s)
+
+    # -- templates -----------------------------------------------------------
+    def put_template(self, kind: str, namespace: str, manifest: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        if kind not in TEMPLATE_KINDS:
+            raise InvalidInput(f"unknown template kind {kind!r}")
+        doc = {**manifest, "apiVersion": "argoproj.io/v1alpha1", "kind": kind}
+        meta = dict(doc.get("metadata") or {})
+        if kind != "ClusterWorkflowTemplate":
+            if meta.get("namespace") and meta["namespace"] != namespace:
+                raise InvalidInput(f"metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}")
+            meta["namespace"] = namespace
+        doc["metadata"] = meta
+        doc = validate(doc, templates=self.store)
+        return self.store.put_template(kind, doc, replace=replace)
+
+    def get_template(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
+        found = self.store.get_template(kind, namespace, name)
+        if found is None:
+            plural = {"WorkflowTemplate": "workflowtemplates", "ClusterWorkflowTemplate": "clusterworkflowtemplates",
+                      "CronWorkflow": "cronworkflows"}[kind]
+            raise NotFound(f'{plural}.argoproj.io "{name}" not found')
+        return found
+
+    # -- internals -----------------------------------------------------------
+    def _run(self, wf: dict[str, Any], resolved: dict[str, Any] | None, *, recover: bool) -> None:
+        meta = wf["metadata"]
+        key = (meta["namespace"], meta["name"])
+        runner = WorkflowRunner(
+            self.settings, self.store, self.repo, self.executor, wf, resolved=resolved, recover=recover,
+            on_persist=self._published,
+        )
+        self.runners[key] = runner
+        task = asyncio.ensure_future(runner.run())
+        self.tasks[key] = task
+
+        def forget(_: object) -> None:
+            self.runners.pop(key, None)
+            self.tasks.pop(key, None)
+            if not task.cancelled() and task.exception() is not None:
+                _log.error("workflow %s/%s stopped with an internal error: %s", *key, task.exception())
+
+        task.add_done_callback(forget)
+
+    def _published(self, wf: dict[str, Any]) -> None:
+        for listener in list(self.listeners):
+            listener("MODIFIED", wf)
