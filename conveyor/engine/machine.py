@@ -511,11 +511,11 @@ class Machine:
     def _recover(self) -> None:
         """After a restart (state rebuilt by replay): launch again every pod that was
         running, counting it on the node, and set every pending timer again."""
-        for node_id, ctl in list(self.pods.items()):
-            node = self.nodes[node_id]
+        for pod_id, ctl in list(self.pods.items()):
+            node = self.nodes[pod_id]
             node.restarts += 1
             self.touch(node)
-            self.emit(Launch(node_id, ctl.plan()))  # type: ignore[attr-defined]
+            self.emit(Launch(pod_id, ctl.plan()))  # type: ignore[attr-defined]
         for timer_id in self.timers:
             self.emit(SetTimer(timer_id, self.timer_at[timer_id]))
 
