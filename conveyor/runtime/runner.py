@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -22,10 +24,29 @@ from conveyor.executors.base import Executor, TaskHandle, TaskResult
 from conveyor.runtime.tasks import build_spec, cleanup, result_event, stage_inputs, store_outputs
 from conveyor.store import ArtifactRepo, Store
 
-__all__ = ["WorkflowRunner"]
+__all__ = ["WorkflowRunner", "DRIVER_ANNOTATION", "DRIVER_ID", "driver_alive"]
+
+#: which process drives a workflow ("<pid>@<host>"), so another one never takes it over while it lives
+DRIVER_ANNOTATION = "conveyor.dev/driver"
+DRIVER_ID = f"{os.getpid()}@{socket.gethostname()}"
 
 #: how often, at most, the full status is written back while a workflow runs
 _PERSIST_EVERY_S = 0.25
+
+
+def driver_alive(wf: Mapping[str, Any]) -> bool:
+    """True when another live process on this host drives `wf` (a `conveyor run`)."""
+    driver = ((wf.get("metadata") or {}).get("annotations") or {}).get(DRIVER_ANNOTATION, "")
+    pid, _, host = driver.partition("@")
+    if not pid.isdigit() or host != socket.gethostname() or driver == DRIVER_ID:
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class WorkflowRunner:
@@ -185,6 +206,8 @@ class WorkflowRunner:
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec
         self.workflow["status"] = status
+        annotations = self.workflow["metadata"].setdefault("annotations", {})
+        annotations[DRIVER_ANNOTATION] = DRIVER_ID
         labels = self.workflow["metadata"].setdefault("labels", {})
         labels["workflows.argoproj.io/phase"] = status["phase"]
         if self.machine.done:

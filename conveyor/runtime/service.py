@@ -20,7 +20,7 @@ from conveyor.config import Settings
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.runtime.prepare import prepare_workflow
-from conveyor.runtime.runner import WorkflowRunner
+from conveyor.runtime.runner import WorkflowRunner, driver_alive
 from conveyor.spec import validate
 from conveyor.store import ArtifactRepo, Store
 
@@ -54,6 +54,8 @@ class Service:
                 items, token = self.store.list_workflows(phases=[phase], limit=500, continue_token=token)
                 for wf in items:
                     meta = wf["metadata"]
+                    if driver_alive(wf):
+                        continue  # a `conveyor run` in another process still drives it
                     if (meta["namespace"], meta["name"]) not in self.runners:
                         self._run(wf, None, recover=True)
                         resumed.append(f"{meta['namespace']}/{meta['name']}")

@@ -103,3 +103,21 @@ def test_sigkill_mid_dag_then_resume(conveyor_home: Path) -> None:
     # the interrupted launches of b and c left logs without the line: they did run twice
     assert len(list(logs.glob(f"{nodes['b']['id']}-*/main.log"))) == 2
     assert not store.integrity_check()
+
+
+def test_a_workflow_driven_by_a_live_process_is_not_taken_over() -> None:
+    import socket
+
+    from conveyor.runtime.runner import DRIVER_ANNOTATION, DRIVER_ID, driver_alive
+
+    other = subprocess.Popen(["sleep", "30"])
+    try:
+        host = socket.gethostname()
+        assert driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: f"{other.pid}@{host}"}}})
+        assert not driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: DRIVER_ID}}})  # ourselves
+        assert not driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: f"{other.pid}@elsewhere"}}})
+        assert not driver_alive({"metadata": {}})
+    finally:
+        other.kill()
+        other.wait()
+    assert not driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: f"{other.pid}@{host}"}}})
