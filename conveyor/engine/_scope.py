@@ -107,8 +107,8 @@ def run_exit_hook(owner: Ctl, call: Mapping[str, Any], child: Ctl, scope: Mappin
         args=args,
         boundary=owner,
         depth=getattr(owner, "depth", 0) + 1,
+        hook=True,
     )
-    hook_ctl.counts_for_boundary = False
     child.node.add_child(hook_ctl.node.id)
     return True
 

@@ -199,6 +199,7 @@ class Machine:
         depth: int,
         attempt: int | None = None,
         retry_scope: Mapping[str, Any] | None = None,
+        hook: bool = False,
     ) -> Ctl:
         """Create the node(s) for calling a template (by `call["template"]` or
         `call["inline"]`) with `args`, and ask for it to be started."""
@@ -254,7 +255,8 @@ class Machine:
         ctl.depth = depth  # type: ignore[attr-defined]
         ctl.attempt = attempt
         ctl.boundary = boundary
-        ctl.counts_for_boundary = boundary is not None and attempt is None
+        # Retry attempts and exit hooks run inside a slot their step already holds.
+        ctl.counts_for_boundary = boundary is not None and attempt is None and not hook
         # A Retry node holds no lock itself: its attempts do, one at a time.
         ctl.locks = [] if retry is not None else lock_keys(tmpl.get("synchronization"), self.namespace)  # type: ignore[attr-defined]
         if parent is not None:

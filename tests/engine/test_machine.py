@@ -584,3 +584,26 @@ spec:
     again.apply({"type": "task_finished", "node": long_id, "result": {"phase": "Succeeded", "exitCode": 0}}, 1_030.0)
     again.apply({"type": "timer", "id": timers[0].timer_id}, timers[0].at)
     assert again.phase == "Succeeded"
+
+
+def test_exit_hooks_under_parallelism_do_not_leak_slots() -> None:
+    s = sim("""
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    parallelism: 1
+    steps:
+    - - name: t
+        template: t
+        withItems: [1, 2, 3]
+        hooks: {exit: {template: cleanup}}
+  - name: t
+    container: {image: busybox, command: [true]}
+  - name: cleanup
+    container: {image: busybox, command: [echo, bye]}
+""")
+    m = s.run()
+    assert m.phase == "Succeeded"
+    assert sum(1 for n in m.nodes.values() if n.name.endswith(".onExit")) == 3
+    assert s.peak_running <= 2  # one step and, at most, the previous step's hook
