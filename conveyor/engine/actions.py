@@ -7,7 +7,9 @@ Events are plain JSON-able dicts (they are stored and replayed after a crash):
    parameters: {name: value}, artifacts: {name: {key, archive}}, startedAt, finishedAt}}`
 - `{"type": "timer", "id": TIMER_ID}`
 - `{"type": "resume", "node": ID | None, "parameters": {name: value}}`
+- `{"type": "suspend"}`: start no new pods until a `resume` without a node
 - `{"type": "stop", "message": str}` / `{"type": "terminate"}`
+- `{"type": "recovered"}`: after a restart, launch the pods that were running again
 """
 
 from __future__ import annotations

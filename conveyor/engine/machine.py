@@ -70,6 +70,8 @@ class Machine:
         self.running_pods = 0
         self.parallelism = _int_or_none(self.spec.get("parallelism"))
         self.shutdown_message: str | None = None
+        #: `spec.suspend` or a suspend request: no new pods start until resumed
+        self.suspended = bool(self.spec.get("suspend"))
         self.terminated = False
         self.main_ctl: Ctl | None = None
         self.exit_ctl: Ctl | None = None
@@ -98,6 +100,8 @@ class Machine:
                 fn()
         elif kind == "recovered":
             self._recover()
+        elif kind == "suspend":
+            self.suspended = True
         elif kind == "resume":
             self._resume(event.get("node"), event.get("parameters") or {})
         elif kind in ("stop", "terminate"):
@@ -285,6 +289,8 @@ class Machine:
     def _can_start(self, ctl: Ctl) -> bool:
         if self.shutdown_message is not None:
             return True  # it will be failed at once by _begin
+        if self.suspended and ctl.is_pod:
+            return False  # a suspended workflow starts no new pods; running ones go on
         b = ctl.boundary
         if ctl.counts_for_boundary and b is not None:
             limit = getattr(b, "parallelism", None)
@@ -523,6 +529,10 @@ class Machine:
 
     def _resume(self, target: str | None, parameters: Mapping[str, Any]) -> None:
         from conveyor.engine._pod import SuspendCtl
+
+        if self.suspended and target in (None, ""):
+            self.suspended = False
+            self.defer(self._drain)
 
         for ctl in list(self._active_ctls()):
             if not isinstance(ctl, SuspendCtl) or not ctl.started or ctl.done:

@@ -607,3 +607,28 @@ spec:
     assert m.phase == "Succeeded"
     assert sum(1 for n in m.nodes.values() if n.name.endswith(".onExit")) == 3
     assert s.peak_running <= 2  # one step and, at most, the previous step's hook
+
+
+def test_suspended_workflow_starts_no_new_pods_until_resumed() -> None:
+    text = """
+spec:
+  entrypoint: main
+  suspend: true
+  templates:
+  - name: main
+    steps:
+    - - {name: a, template: t}
+    - - {name: b, template: t}
+  - name: t
+    container: {image: busybox, command: [true]}
+"""
+    s = sim(text)
+    s.run()
+    assert s.machine.phase == "Running" and s.launches == []
+    s.send({"type": "resume"})
+    assert s.launched() == ["a"]  # launched at once; it runs for a second
+    s.send({"type": "suspend"})
+    s.run(until=s.now + 5)
+    assert s.launched() == ["a"] and s.node("a").phase == "Succeeded"  # the running pod finished
+    s.send({"type": "resume"})
+    assert s.run().phase == "Succeeded" and s.launched() == ["a", "b"]
