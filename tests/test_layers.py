@@ -15,7 +15,9 @@ RANK = {
     "expr": 3,
     "engine": 4, "store": 4, "executors": 4,
     "runtime": 5,
-    "cli": 6, "api": 6, "ui": 6, "__main__": 7,
+    "api": 6, "ui": 6,
+    "cli": 7,  # the command line starts the server, so it sits above api/ and ui/
+    "__main__": 8,
 }
 
 

@@ -58,6 +58,9 @@ def _register() -> None:
     cli.add_command(_template.template)
     for command in (_control.resume, _control.stop, _control.terminate):
         cli.add_command(command)
+    from conveyor.cli import _server  # FastAPI and uvicorn load only when `server` runs
+
+    cli.add_command(_server.server)
 
 
 _register()

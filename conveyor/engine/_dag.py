@@ -119,7 +119,7 @@ class DagCtl(Ctl):
         m = self.m
         if task.node is not None or task.resolved:
             return
-        if self.tripped or m.shutdown_message is not None:
+        if self.tripped or m.halted(self) is not None:
             self._resolve(task)
             return
         name = f"{self.node.name}.{task.name}"
@@ -296,8 +296,8 @@ class DagCtl(Ctl):
                 phase = task.branch
                 culprit = task.culprit
                 message = f"child '{culprit.id}' failed" if culprit else f"task '{name}' failed"
-        if phase == "Succeeded" and (self.tripped or self.m.shutdown_message is not None):
-            phase, message = "Failed", self.m.shutdown_message or "a task failed and failFast stopped the DAG"
+        if phase == "Succeeded" and (self.tripped or self.m.halted(self) is not None):
+            phase, message = "Failed", self.m.halted(self) or "a task failed and failFast stopped the DAG"
         self.node.outbound = outbound
         if phase != "Succeeded":
             self.finish(phase, message)

@@ -136,8 +136,9 @@ class RetryCtl(Ctl):
     def _attempt(self) -> None:
         if self.done:
             return
-        if self.m.shutdown_message is not None:
-            self.finish("Failed", self.m.shutdown_message)
+        halted = self.m.halted(self)
+        if halted is not None:
+            self.finish("Failed", halted)
             return
         i = self.retries
         child = self.m.invoke(
@@ -159,7 +160,7 @@ class RetryCtl(Ctl):
         cn = child.node
         if cn.outputs:
             self.node.outputs = cn.outputs
-        if cn.phase == "Succeeded" or self.m.shutdown_message is not None or not self._should_retry(child):
+        if cn.phase == "Succeeded" or self.m.halted(self) is not None or not self._should_retry(child):
             self.finish(cn.phase, cn.message if cn.failed else "")
             return
         first = self.node.started_at or self.m.now

@@ -89,7 +89,7 @@ def _exit_hook(call: Mapping[str, Any]) -> Mapping[str, Any] | None:
 def run_exit_hook(owner: Ctl, call: Mapping[str, Any], child: Ctl, scope: Mapping[str, Any]) -> bool:
     """Start the step's or task's exit hook, if it has one; True when started."""
     hook = _exit_hook(call)
-    if hook is None or owner.m.shutdown_message is not None and owner.m.terminated:
+    if hook is None or owner.m.halted(owner) is not None and owner.m.terminated:
         return False
     m = owner.m
     try:

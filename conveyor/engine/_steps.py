@@ -57,7 +57,7 @@ class StepsCtl(Ctl):
     def _next_group(self) -> None:
         m = self.m
         self.index += 1
-        if self.failure is not None or m.shutdown_message is not None or self.index >= len(self.groups):
+        if self.failure is not None or m.halted(self) is not None or self.index >= len(self.groups):
             self._complete()
             return
         i = self.index
@@ -173,8 +173,8 @@ class StepsCtl(Ctl):
 
     def _complete(self) -> None:
         self.node.outbound = self.prev_outbound
-        if self.m.shutdown_message is not None and self.failure is None:
-            self.failure = self.m.shutdown_message
+        if self.m.halted(self) is not None and self.failure is None:
+            self.failure = self.m.halted(self)
         if self.failure is not None:
             self.finish("Failed", self.failure)
             return

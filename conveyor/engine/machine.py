@@ -70,6 +70,9 @@ class Machine:
         self.running_pods = 0
         self.parallelism = _int_or_none(self.spec.get("parallelism"))
         self.shutdown_message: str | None = None
+        #: a stop spares the exit handler (it runs after the stop); a terminate does not
+        self.halt_exit_handler = False
+        self._in_exit_handler = False
         #: `spec.suspend` or a suspend request: no new pods start until resumed
         self.suspended = bool(self.spec.get("suspend"))
         self.terminated = False
@@ -131,6 +134,12 @@ class Machine:
         return out
 
     # -- services for controllers ---------------------------------------
+    def halted(self, ctl: Ctl) -> str | None:
+        """Why `ctl` must start nothing new (a stop or terminate), or None."""
+        if getattr(ctl, "exit_handler", False) and not self.halt_exit_handler:
+            return None
+        return self.shutdown_message
+
     def emit(self, action: Action) -> None:
         self._actions.append(action)
 
@@ -263,6 +272,7 @@ class Machine:
         ctl.counts_for_boundary = boundary is not None and attempt is None and not hook
         # A Retry node holds no lock itself: its attempts do, one at a time.
         ctl.locks = [] if retry is not None else lock_keys(tmpl.get("synchronization"), self.namespace)  # type: ignore[attr-defined]
+        ctl.exit_handler = getattr(parent, "exit_handler", False) if parent else self._in_exit_handler  # type: ignore[attr-defined]
         if parent is not None:
             parent.children.append(ctl)
         self.admit(ctl)
@@ -316,8 +326,9 @@ class Machine:
     def _begin(self, ctl: Ctl) -> None:
         if ctl.done:
             return
-        if self.shutdown_message is not None:
-            ctl.finish("Failed", self.shutdown_message)
+        halted = self.halted(ctl)
+        if halted is not None:
+            ctl.finish("Failed", halted)
             return
         ctl.start()
 
@@ -457,6 +468,7 @@ class Machine:
 
         for p in (hook.get("arguments") or {}).get("parameters") or []:
             args["parameters"][p["name"]] = substitute(p.get("value", ""), self.global_scope)
+        self._in_exit_handler = True
         self.exit_ctl = self.invoke(
             None,
             name=f"{self.name}.onExit",
@@ -503,6 +515,7 @@ class Machine:
         if not message:
             message = f"Stopped with strategy '{'Terminate' if kind == 'terminate' else 'Stop'}'"
         self.terminated = self.terminated or kind == "terminate" or deadline
+        self.halt_exit_handler = self.halt_exit_handler or kind == "terminate"
         self.shutdown_message = message
         queued = [ctl for queue in self.waiting.values() for ctl in queue if not ctl.done]
         self.waiting.clear()

@@ -1,8 +1,9 @@
 """Async drivers: store <-> machine <-> executors."""
 
+from conveyor.runtime.cron import CronTicker
 from conveyor.runtime.prepare import parse_parameters, prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner
 from conveyor.runtime.select import choose_executor
 from conveyor.runtime.service import Service
 
-__all__ = ["Service", "WorkflowRunner", "choose_executor", "parse_parameters", "prepare_workflow"]
+__all__ = ["CronTicker", "Service", "WorkflowRunner", "choose_executor", "parse_parameters", "prepare_workflow"]

@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from conveyor.config import Settings
@@ -41,8 +43,11 @@ class Service:
         self.executor = executor
         self.runners: dict[Key, WorkflowRunner] = {}
         self.tasks: dict[Key, asyncio.Task[dict[str, Any]]] = {}
-        #: called with each workflow object as it is written (the watch stream listens here)
+        #: called with ("ADDED" | "MODIFIED" | "DELETED", workflow) as each workflow is
+        #: created, written or deleted (the watch stream listens here)
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        #: told when a CronWorkflow is created, changed or deleted (the cron ticker's notify)
+        self.on_cron_change: Callable[[], None] = lambda: None
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> list[str]:
@@ -93,6 +98,7 @@ class Service:
         if dry_run:
             return wf
         self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        self._publish("ADDED", wf)
         self._run(wf, resolved, recover=False)
         return wf
 
@@ -111,7 +117,9 @@ class Service:
             runner.send({"type": "terminate", "message": "workflow deleted"})
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(task), 30)
+        last = self.store.get_workflow(namespace, name)
         self.store.delete_workflow(namespace, name)
+        self._publish("DELETED", last)
 
     def control(self, namespace: str, name: str, event: dict[str, Any]) -> dict[str, Any]:
         """Deliver resume/stop/terminate to a running workflow; the workflow as it stands."""
@@ -132,8 +140,41 @@ class Service:
             return self.store.get_workflow(namespace, name)
         return await asyncio.wait_for(asyncio.shield(task), timeout_s)
 
+    def log_files(self, namespace: str, name: str) -> dict[str, dict[str, Path]]:
+        """node ID -> container -> log file, for finished tasks and for tasks still running.
+
+        A task's log is indexed in the store only once it ends; until then it is
+        found in the workflow's log folder, named `<node ID>-<attempt>/<container>.log`
+        (see `tasks.build_spec`). The newest attempt wins, and the index wins over both.
+        """
+        out: dict[str, dict[str, Path]] = {}
+        folder = self.settings.logs_dir / namespace / name
+        live = folder.glob("*/*.log") if folder.is_dir() else iter(())
+        for path in sorted(live, key=_mtime):
+            out.setdefault(path.parent.name.rpartition("-")[0], {})[path.stem] = path
+        for row in self.store.list_logs(namespace, name):
+            out.setdefault(row["node_id"], {})[row["container"]] = Path(row["path"])
+        return out
+
     # -- templates -----------------------------------------------------------
     def put_template(self, kind: str, namespace: str, manifest: Mapping[str, Any], *, replace: bool = False) -> dict[str, Any]:
+        doc = self.lint_template(kind, namespace, manifest)
+        if kind == "CronWorkflow":
+            # The scheduler counts a new cron's first run from its creation.
+            meta = doc.setdefault("metadata", {})
+            meta.setdefault("creationTimestamp", datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        stored = self.store.put_template(kind, doc, replace=replace)
+        if kind == "CronWorkflow":
+            self.on_cron_change()
+        return stored
+
+    def delete_template(self, kind: str, namespace: str, name: str) -> None:
+        self.store.delete_template(kind, namespace, name)
+        if kind == "CronWorkflow":
+            self.on_cron_change()
+
+    def lint_template(self, kind: str, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
+        """The template as `put_template` would store it (validated, in v4 spelling); stores nothing."""
         if kind not in TEMPLATE_KINDS:
             raise InvalidInput(f"unknown template kind {kind!r}")
         doc = {**manifest, "apiVersion": "argoproj.io/v1alpha1", "kind": kind}
@@ -143,8 +184,7 @@ class Service:
                 raise InvalidInput(f"metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}")
             meta["namespace"] = namespace
         doc["metadata"] = meta
-        doc = validate(doc, templates=self.store)
-        return self.store.put_template(kind, doc, replace=replace)
+        return validate(doc, templates=self.store)
 
     def get_template(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
         found = self.store.get_template(kind, namespace, name)
@@ -175,5 +215,18 @@ class Service:
         task.add_done_callback(forget)
 
     def _published(self, wf: dict[str, Any]) -> None:
+        self._publish("MODIFIED", wf)
+
+    def _publish(self, kind: str, wf: dict[str, Any]) -> None:
         for listener in list(self.listeners):
-            listener("MODIFIED", wf)
+            try:
+                listener(kind, wf)
+            except Exception:  # a broken watcher must never stop a workflow
+                _log.exception("a workflow listener failed on %s", kind)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:  # removed while listing
+        return 0.0

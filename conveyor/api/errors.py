@@ -1,0 +1,91 @@
+"""Every error as Argo Server's gRPC-gateway body: `{"code", "message", "details"}`.
+
+One handler maps `ConveyorError` subclasses by the HTTP status and gRPC code
+each carries (409 / 6 for a duplicate name, 404 / 5 not found, 400 / 3
+invalid). FastAPI's own request validation (bad JSON, wrong types) and
+routing errors (unknown path, wrong method) come out in the same shape, so
+a client needs one error parser and never sees a traceback.
+https://argo-workflows.readthedocs.io/en/latest/rest-api/
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from conveyor.errors import ConveyorError
+
+__all__ = ["error_body", "install_error_handlers"]
+
+_log = logging.getLogger("conveyor.api")
+
+#: HTTP status -> gRPC code, as grpc-gateway maps them back (runtime.HTTPStatusFromCode)
+_GRPC_CODES = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 409: 6, 412: 9, 413: 3, 415: 3, 422: 3,
+               429: 8, 499: 1, 501: 12, 503: 14, 504: 4}
+
+
+def error_body(code: int, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": []}
+
+
+def _reply(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(error_body(code, message), status_code=status)
+
+
+def _where(loc: Sequence[Any]) -> str:
+    """('body', 'workflow', 'spec') -> 'body.workflow.spec'; ('query', 'x') -> 'query parameter x'."""
+    parts = [str(p) for p in loc]
+    if len(parts) == 2 and parts[0] in ("query", "path", "header"):
+        return f"{parts[0]} parameter {parts[1]}"
+    return ".".join(parts)
+
+
+def validation_message(errors: Sequence[Any]) -> str:
+    problems = []
+    for err in errors:
+        loc = list(err.get("loc") or ())
+        if err.get("type") == "json_invalid":
+            # loc is ('body', <character offset>) for a body that is not JSON at all
+            detail = (err.get("ctx") or {}).get("error", "")
+            at = f" at character {loc[1]}" if len(loc) > 1 else ""
+            problems.append(f"request body is not valid JSON{at}: {detail}".rstrip(": "))
+        elif loc == ["body"] and err.get("type") == "missing":
+            problems.append("the request has no JSON body; send one (see /openapi.json)")
+        else:
+            problems.append(f"{_where(loc)}: {err.get('msg', 'invalid')}")
+    return "invalid request: " + "; ".join(problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ConveyorError)
+    async def conveyor_error(request: Request, exc: ConveyorError) -> JSONResponse:
+        if exc.http_status >= 500:
+            _log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
+        return _reply(exc.http_status, exc.grpc_code, exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _reply(400, 3, validation_message(exc.errors()))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+        where = f"{request.method} {request.url.path}"
+        if exc.status_code == 404:
+            message = f"{where}: no such route (the routes conveyor serves are in /openapi.json)"
+        elif exc.status_code == 405:
+            message = f"{where}: method not allowed on this route"
+        else:
+            message = f"{where}: {exc.detail}"
+        return _reply(exc.status_code, _GRPC_CODES.get(exc.status_code, 2), message)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # A bug, not bad input: log the traceback here and keep it out of the reply.
+        _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return _reply(500, 13, f"internal error ({type(exc).__name__}); the server log has the details")

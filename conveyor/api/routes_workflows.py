@@ -1,0 +1,150 @@
+"""Workflows: create, list, get, delete, lint; and stop, terminate, resume, suspend.
+
+Paths, request wrappers and replies are Argo Server's WorkflowService.
+Control requests reach the workflow's runner (or, for a workflow another
+process drives, wait in the store for it); the reply is the workflow as
+it stands when the request is accepted, before the runner acts on it.
+https://argo-workflows.readthedocs.io/en/latest/rest-api/
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+
+from conveyor.api.deps import ERRORS, ServiceDep, checked, reply
+from conveyor.api.fields import apply_fields
+from conveyor.api.listing import ObjectFilter, list_workflows, resource_version
+from conveyor.api.models import (
+    CreateOptions,
+    Empty,
+    NamedRequest,
+    Workflow,
+    WorkflowCreateRequest,
+    WorkflowLintRequest,
+    WorkflowList,
+    WorkflowResumeRequest,
+    WorkflowStopRequest,
+)
+from conveyor.errors import InvalidInput, NotFound
+
+__all__ = ["dry_run", "router"]
+
+router = APIRouter(tags=["WorkflowService"], responses=ERRORS)
+_BASE = "/api/v1/workflows/{namespace}"
+#: node fields a nodeFieldSelector may name; each identifies a node for the engine
+_NODE_FIELDS = ("displayName", "name", "id")
+
+
+def as_workflow(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The `workflow` of a request: a Workflow, its kind and apiVersion filled in when left out."""
+    manifest = checked(manifest, "body.workflow")
+    kind = manifest.get("kind") or "Workflow"
+    if kind != "Workflow":
+        raise InvalidInput(f"body.workflow is a {kind}; send a Workflow (run a template with POST .../submit)")
+    return {"apiVersion": "argoproj.io/v1alpha1", **manifest, "kind": "Workflow"}
+
+
+def dry_run(options: CreateOptions | None) -> bool:
+    return bool(options and options.dryRun and "All" in options.dryRun)
+
+
+@router.post(_BASE, response_model=Workflow, summary="Create and start a workflow")
+async def create_workflow(namespace: str, body: WorkflowCreateRequest, service: ServiceDep) -> JSONResponse:
+    dry = body.serverDryRun or dry_run(body.createOptions)
+    return reply(service.create_workflow(namespace, as_workflow(body.workflow), dry_run=dry))
+
+
+@router.get(_BASE, response_model=WorkflowList, summary="List workflows, newest first")
+async def list_workflows_route(
+    namespace: str,
+    service: ServiceDep,
+    label_selector: str | None = Query(None, alias="listOptions.labelSelector"),
+    field_selector: str | None = Query(None, alias="listOptions.fieldSelector",
+                                       description="metadata.name=NAME and/or metadata.namespace=NS"),
+    limit: int | None = Query(None, alias="listOptions.limit"),
+    continue_token: str | None = Query(None, alias="listOptions.continue"),
+    fields: str | None = Query(None, description='e.g. "items.metadata.name,metadata.continue" or "-items.status.nodes"'),
+    name_filter: str | None = Query(None, alias="nameFilter", description="how metadata.name= matches: Exact | Prefix | Contains"),
+    created_after: str | None = Query(None, alias="createdAfter"),
+    finished_before: str | None = Query(None, alias="finishedBefore"),
+) -> JSONResponse:
+    flt = ObjectFilter.build(namespace, label_selector=label_selector, field_selector=field_selector,
+                             name_filter=name_filter, created_after=created_after, finished_before=finished_before)
+    items, token = list_workflows(service.store, flt, limit, continue_token)
+    meta = {"resourceVersion": resource_version(), **({"continue": token} if token else {})}
+    # Argo Server answers `"items": null` for an empty list; its clients (Hera, the UI) expect that.
+    return reply(apply_fields({"metadata": meta, "items": items or None}, fields))
+
+
+@router.post(f"{_BASE}/lint", response_model=Workflow,
+             summary="Check a workflow: the normalized workflow, or 400 listing every problem")
+async def lint_workflow(namespace: str, body: WorkflowLintRequest, service: ServiceDep) -> JSONResponse:
+    return reply(service.lint_workflow(namespace, as_workflow(body.workflow)))
+
+
+@router.get(f"{_BASE}/{{name}}", response_model=Workflow)
+async def get_workflow(
+    namespace: str, name: str, service: ServiceDep,
+    fields: str | None = Query(None, description='e.g. "metadata,status.phase" or "-status.nodes"'),
+    uid: str | None = Query(None),
+) -> JSONResponse:
+    wf = service.get_workflow(namespace, name)
+    if uid and wf["metadata"].get("uid") != uid:
+        raise NotFound(f'workflows.argoproj.io "{name}" with uid {uid!r} not found')
+    return reply(apply_fields(wf, fields))
+
+
+@router.delete(f"{_BASE}/{{name}}", response_model=Empty,
+               summary="Delete a workflow (terminating it first if it runs)")
+async def delete_workflow(namespace: str, name: str, service: ServiceDep) -> JSONResponse:
+    await service.delete_workflow(namespace, name)
+    return reply({})
+
+
+def _node_target(selector: str | None) -> str | None:
+    """The node a nodeFieldSelector names (displayName=X, name=X or id=X)."""
+    if not selector:
+        return None
+    key, op, value = selector.partition("=")
+    if not op or key.strip() not in _NODE_FIELDS or "," in value:
+        raise InvalidInput(
+            f"nodeFieldSelector {selector!r} is not supported yet; name one node with "
+            + ", ".join(f"{f}=..." for f in _NODE_FIELDS)
+        )
+    return value.strip().removeprefix("=")
+
+
+@router.put(f"{_BASE}/{{name}}/stop", response_model=Workflow,
+            summary="Stop: kill running tasks, then run exit handlers")
+async def stop_workflow(namespace: str, name: str, service: ServiceDep,
+                        body: Annotated[WorkflowStopRequest | None, Body()] = None) -> JSONResponse:
+    body = body or WorkflowStopRequest()
+    if body.nodeFieldSelector:
+        raise InvalidInput("stopping selected nodes (nodeFieldSelector) is not supported yet; "
+                           "leave it out to stop the whole workflow")
+    return reply(service.control(namespace, name, {"type": "stop", "message": body.message or ""}))
+
+
+@router.put(f"{_BASE}/{{name}}/terminate", response_model=Workflow,
+            summary="Terminate at once, without exit handlers")
+async def terminate_workflow(namespace: str, name: str, service: ServiceDep,
+                             body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
+    return reply(service.control(namespace, name, {"type": "terminate"}))
+
+
+@router.put(f"{_BASE}/{{name}}/resume", response_model=Workflow,
+            summary="Resume a suspended workflow, or one suspended node (nodeFieldSelector)")
+async def resume_workflow(namespace: str, name: str, service: ServiceDep,
+                          body: Annotated[WorkflowResumeRequest | None, Body()] = None) -> JSONResponse:
+    node = _node_target(body.nodeFieldSelector if body else None)
+    return reply(service.control(namespace, name, {"type": "resume", "node": node, "parameters": {}}))
+
+
+@router.put(f"{_BASE}/{{name}}/suspend", response_model=Workflow,
+            summary="Suspend: start no new tasks (running ones go on) until resumed")
+async def suspend_workflow(namespace: str, name: str, service: ServiceDep,
+                           body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
+    return reply(service.control(namespace, name, {"type": "suspend"}))

@@ -1,0 +1,104 @@
+"""stop, terminate, resume and suspend over HTTP, on workflows this server runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.api.conftest import create, manifest, wait_done, wait_for
+
+
+def node(wf: dict[str, Any], display: str) -> dict[str, Any] | None:
+    nodes = (wf.get("status") or {}).get("nodes") or {}
+    return next((n for n in nodes.values() if n.get("displayName") == display), None)
+
+
+def running(client: httpx.Client, name: str, display: str) -> bool:
+    found = node(client.get(f"/api/v1/workflows/default/{name}").json(), display)
+    return found is not None and found["phase"] == "Running"
+
+
+def approval(name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": name},
+        "spec": {"entrypoint": "main", "onExit": "bye", "templates": [
+            {"name": "main", "steps": [[{"name": "approve", "template": "wait"}], [{"name": "after", "template": "bye"}]]},
+            {"name": "wait", "suspend": {}},
+            {"name": "bye", "container": {"image": "busybox", "command": ["echo", "bye"]}},
+        ]},
+    }
+
+
+def _stopped(client: httpx.Client) -> dict[str, Any]:
+    wf = manifest("sleep 60", name="sleepy", onExit="bye")
+    wf["spec"]["templates"].append({"name": "bye", "container": {"image": "busybox", "command": ["echo", "bye"]}})
+    create(client, wf)
+    wait_for(lambda: running(client, "sleepy", "sleepy"), "the task to run")
+    resp = client.put("/api/v1/workflows/default/sleepy/stop", json={"message": "enough"})
+    assert resp.status_code == 200 and resp.json()["metadata"]["name"] == "sleepy"
+    return wait_done(client, "sleepy")
+
+
+def test_stop_kills_a_sleeping_workflow_and_reaches_its_exit_handler(client: httpx.Client) -> None:
+    done = _stopped(client)
+    assert done["status"]["phase"] == "Failed"
+    assert "enough" in done["status"]["message"]
+    assert node(done, "sleepy") is not None and node(done, "sleepy")["phase"] == "Failed"  # type: ignore[index]
+    assert node(done, "sleepy.onExit") is not None  # stop (unlike terminate) gets to the exit handler
+
+
+def test_stop_runs_the_exit_handler_to_completion(client: httpx.Client) -> None:
+    assert node(_stopped(client), "sleepy.onExit")["phase"] == "Succeeded"  # type: ignore[index]
+
+
+def test_terminate_skips_the_exit_handler(client: httpx.Client) -> None:
+    create(client, approval("term"))
+    wait_for(lambda: running(client, "term", "approve"), "the suspend node")
+    assert client.put("/api/v1/workflows/default/term/terminate").status_code == 200  # no body at all
+    done = wait_done(client, "term")
+    assert done["status"]["phase"] == "Failed" and node(done, "term.onExit") is None
+
+
+def test_resume_a_suspended_node_by_field_selector(client: httpx.Client) -> None:
+    create(client, approval("gate"))
+    wait_for(lambda: running(client, "gate", "approve"), "the suspend node")
+    resp = client.put("/api/v1/workflows/default/gate/resume", json={"nodeFieldSelector": "displayName=elsewhere"})
+    assert resp.status_code == 200
+    resp = client.put("/api/v1/workflows/default/gate/resume", json={"nodeFieldSelector": "displayName=approve"})
+    assert resp.status_code == 200
+    assert wait_done(client, "gate")["status"]["phase"] == "Succeeded"
+
+
+def test_suspend_holds_new_tasks_until_resumed(client: httpx.Client) -> None:
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "held"},
+          "spec": {"entrypoint": "main", "templates": [
+              {"name": "main", "steps": [[{"name": "first", "template": "gate"}], [{"name": "second", "template": "quick"}]]},
+              {"name": "gate", "suspend": {}},
+              {"name": "quick", "container": {"image": "busybox", "command": ["true"]}}]}}
+    create(client, wf)
+    wait_for(lambda: running(client, "held", "first"), "the first step")
+    assert client.put("/api/v1/workflows/default/held/suspend", json={}).status_code == 200
+    client.put("/api/v1/workflows/default/held/resume", json={"nodeFieldSelector": "displayName=first"})
+    wait_for(lambda: node(client.get("/api/v1/workflows/default/held").json(), "second"), "the second step to appear")
+    second = node(client.get("/api/v1/workflows/default/held").json(), "second")
+    assert second is not None and second["phase"] == "Pending"  # held: the workflow is suspended
+    client.put("/api/v1/workflows/default/held/resume", json={})
+    assert wait_done(client, "held")["status"]["phase"] == "Succeeded"
+
+
+def test_control_of_an_ended_workflow_is_400(client: httpx.Client) -> None:
+    wait_done(client, create(client, manifest("true", name="over"))["metadata"]["name"])
+    for verb in ("stop", "terminate", "resume", "suspend"):
+        resp = client.put(f"/api/v1/workflows/default/over/{verb}", json={})
+        assert resp.status_code == 400 and resp.json()["code"] == 3
+        assert "already ended" in resp.json()["message"]
+
+
+def test_unsupported_node_selectors_say_so(client: httpx.Client) -> None:
+    create(client, approval("sel"))
+    resp = client.put("/api/v1/workflows/default/sel/stop", json={"nodeFieldSelector": "displayName=approve"})
+    assert resp.status_code == 400 and "not supported yet" in resp.json()["message"]
+    resp = client.put("/api/v1/workflows/default/sel/resume", json={"nodeFieldSelector": "inputs.parameters.x.value=1"})
+    assert resp.status_code == 400 and "displayName=" in resp.json()["message"]
+    client.put("/api/v1/workflows/default/sel/terminate")
