@@ -19,8 +19,9 @@ from fastapi.responses import JSONResponse
 from conveyor.api.deps import ERRORS, ServiceDep, reply
 from conveyor.api.models import SubmitOpts, Workflow, WorkflowSubmitRequest
 from conveyor.errors import InvalidInput
+from conveyor.runtime import parse_parameters
 
-__all__ = ["canonical_kind", "parse_pairs", "router", "workflow_from"]
+__all__ = ["canonical_kind", "router", "workflow_from"]
 
 #: the label Argo puts on a workflow to name what it was submitted from
 SOURCE_LABELS = {
@@ -43,19 +44,8 @@ def canonical_kind(kind: str) -> str:
     raise InvalidInput(f"resourceKind {kind!r} cannot be submitted; use one of {', '.join(_ALIASES)}")
 
 
-def parse_pairs(items: list[str], what: str) -> dict[str, str]:
-    """["a=1", "b=x=y"] -> {"a": "1", "b": "x=y"}; every item must have a name and an `=`."""
-    out: dict[str, str] = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not name.strip():
-            raise InvalidInput(f"{what}: {item!r} is not NAME=VALUE")
-        out[name.strip()] = value
-    return out
-
-
 def _comma_pairs(text: str | None, what: str) -> dict[str, str]:
-    return parse_pairs([p for p in (text or "").split(",") if p.strip()], what)
+    return parse_parameters([p for p in (text or "").split(",") if p.strip()], what)
 
 
 def workflow_from(kind: str, source: dict[str, Any], opts: SubmitOpts) -> dict[str, Any]:
@@ -103,7 +93,7 @@ async def submit_workflow(namespace: str, body: WorkflowSubmitRequest, service: 
         namespace,
         workflow_from(kind, source, opts),
         dry_run=opts.dryRun or opts.serverDryRun,
-        parameters=parse_pairs(opts.parameters or [], "submitOptions.parameters"),
+        parameters=parse_parameters(opts.parameters or [], "submitOptions.parameters"),
         entrypoint=opts.entryPoint or None,
     )
     return reply(wf)

@@ -23,12 +23,13 @@ __all__ = ["prepare_workflow", "parse_parameters", "as_workflow"]
 _SUFFIX = string.ascii_lowercase + string.digits
 
 
-def parse_parameters(pairs: list[str]) -> dict[str, str]:
+def parse_parameters(pairs: list[str], what: str = "parameter") -> dict[str, str]:
+    """["a=1", "b=x=y"] -> {"a": "1", "b": "x=y"}; every item needs a name and an `=`."""
     out: dict[str, str] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise InvalidInput(f"parameter {pair!r} is not NAME=VALUE; write it as -p {pair or 'name'}=value")
+            raise InvalidInput(f"{what} {pair!r} is not NAME=VALUE; write it as {pair.strip('=') or 'name'}=value")
         out[name.strip()] = value
     return out
 

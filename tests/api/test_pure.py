@@ -9,8 +9,9 @@ import pytest
 from conveyor.api.fields import apply_fields
 from conveyor.api.listing import ObjectFilter, page_by_name, parse_field_selector
 from conveyor.api.models import SubmitOpts
-from conveyor.api.submit import canonical_kind, parse_pairs, workflow_from
+from conveyor.api.submit import canonical_kind, workflow_from
 from conveyor.errors import InvalidInput
+from conveyor.runtime import parse_parameters
 
 LIST = {
     "metadata": {"continue": "tok", "resourceVersion": "1"},
@@ -108,9 +109,9 @@ def test_resource_kinds(given: str, kind: str) -> None:
 
 
 def test_parse_pairs() -> None:
-    assert parse_pairs(["a=1", "b=x=y", "c="], "p") == {"a": "1", "b": "x=y", "c": ""}
-    with pytest.raises(InvalidInput, match="p: '=1' is not NAME=VALUE"):
-        parse_pairs(["=1"], "p")
+    assert parse_parameters(["a=1", "b=x=y", "c="], "p") == {"a": "1", "b": "x=y", "c": ""}
+    with pytest.raises(InvalidInput, match="p '=1' is not NAME=VALUE"):
+        parse_parameters(["=1"], "p")
 
 
 def test_workflow_from_a_template_refers_to_it() -> None:
