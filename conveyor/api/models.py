@@ -19,7 +19,7 @@ __all__ = [
     "ClusterWorkflowTemplateList", "ClusterWorkflowTemplateUpdateRequest", "CreateCronWorkflowRequest",
     "CreateOptions", "CronWorkflow", "CronWorkflowList", "Empty", "ErrorBody", "GetUserInfoResponse",
     "InfoResponse", "LintCronWorkflowRequest", "ListMeta", "LogStreamResult", "NamedRequest",
-    "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow",
+    "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest",
     "WorkflowCreateRequest", "WorkflowLintRequest", "WorkflowList", "WorkflowResumeRequest",
     "WorkflowStopRequest", "WorkflowSubmitRequest", "WorkflowTemplate", "WorkflowTemplateCreateRequest",
     "WorkflowTemplateList", "WorkflowTemplateUpdateRequest",
@@ -187,6 +187,17 @@ class WorkflowStopRequest(NamedRequest):
 
 class WorkflowResumeRequest(NamedRequest):
     nodeFieldSelector: str | None = None
+
+
+class WorkflowRetryRequest(NamedRequest):
+    restartSuccessful: bool | None = None
+    nodeFieldSelector: str | None = None
+    parameters: list[str] | None = None
+
+
+class WorkflowResubmitRequest(NamedRequest):
+    memoized: bool | None = None
+    parameters: list[str] | None = None
 
 
 class WorkflowTemplateCreateRequest(BaseModel):

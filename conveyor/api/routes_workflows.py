@@ -25,10 +25,13 @@ from conveyor.api.models import (
     WorkflowCreateRequest,
     WorkflowLintRequest,
     WorkflowList,
+    WorkflowResubmitRequest,
     WorkflowResumeRequest,
+    WorkflowRetryRequest,
     WorkflowStopRequest,
 )
 from conveyor.errors import InvalidInput, NotFound
+from conveyor.runtime import parse_parameters
 
 __all__ = ["dry_run", "router"]
 
@@ -148,3 +151,24 @@ async def resume_workflow(namespace: str, name: str, service: ServiceDep,
 async def suspend_workflow(namespace: str, name: str, service: ServiceDep,
                            body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
     return reply(service.control(namespace, name, {"type": "suspend"}))
+
+
+@router.put(f"{_BASE}/{{name}}/retry", response_model=Workflow,
+            summary="Run a finished workflow's failed nodes again (or, with restartSuccessful, the selected ones)")
+async def retry_workflow(namespace: str, name: str, service: ServiceDep,
+                         body: Annotated[WorkflowRetryRequest | None, Body()] = None) -> JSONResponse:
+    body = body or WorkflowRetryRequest()
+    return reply(service.retry_workflow(
+        namespace, name,
+        restart_successful=bool(body.restartSuccessful),
+        node_field_selector=body.nodeFieldSelector or None,
+        parameters=parse_parameters(body.parameters or [], "parameters"),
+    ))
+
+
+@router.put(f"{_BASE}/{{name}}/resubmit", response_model=Workflow,
+            summary="Submit a new workflow from this one's manifest")
+async def resubmit_workflow(namespace: str, name: str, service: ServiceDep,
+                            body: Annotated[WorkflowResubmitRequest | None, Body()] = None) -> JSONResponse:
+    body = body or WorkflowResubmitRequest()
+    return reply(service.resubmit_workflow(namespace, name, parameters=parse_parameters(body.parameters or [], "parameters")))

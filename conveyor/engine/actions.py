@@ -9,7 +9,8 @@ Events are plain JSON-able dicts (they are stored and replayed after a crash):
 - `{"type": "resume", "node": ID | None, "parameters": {name: value}}`
 - `{"type": "suspend"}`: start no new pods until a `resume` without a node
 - `{"type": "stop", "message": str}` / `{"type": "terminate"}`
-- `{"type": "recovered"}`: after a restart, launch the pods that were running again
+- `{"type": "recovered", "restart": bool}`: after a restart (or a retry, restart false),
+  launch the pods that were running again
 """
 
 from __future__ import annotations

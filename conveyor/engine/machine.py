@@ -102,7 +102,7 @@ class Machine:
             if fn is not None:
                 fn()
         elif kind == "recovered":
-            self._recover()
+            self._recover(count=event.get("restart", True))
         elif kind == "suspend":
             self.suspended = True
         elif kind == "resume":
@@ -195,6 +195,10 @@ class Machine:
             return list(node.outbound or [node.id])
         if node.type in ("TaskGroup", "StepGroup") and node.children:
             return [o for c in node.children if c in self.nodes for o in self.outbound(self.nodes[c])]
+        if node.type == "Retry":
+            # edges leave from the attempt that ended it, so a Retry's children stay its attempts
+            attempts = [c for c in node.children if c in self.nodes and self.nodes[c].name.startswith(f"{node.name}(")]
+            return self.outbound(self.nodes[attempts[-1]]) if attempts else [node.id]
         return [node.id]
 
     def template_scope(self, inputs: Mapping[str, Any], node_name: str) -> ChainMap[str, Any]:
@@ -529,12 +533,12 @@ class Machine:
         if self.main_ctl is None:
             self._finish_workflow("Failed", message)
 
-    def _recover(self) -> None:
+    def _recover(self, *, count: bool = True) -> None:
         """After a restart (state rebuilt by replay): launch again every pod that was
-        running, counting it on the node, and set every pending timer again."""
+        running, counting it on the node (not for a retry), and set every pending timer again."""
         for pod_id, ctl in list(self.pods.items()):
             node = self.nodes[pod_id]
-            node.restarts += 1
+            node.restarts += 1 if count else 0
             self.touch(node)
             self.emit(Launch(pod_id, ctl.plan()))  # type: ignore[attr-defined]
         for timer_id in self.timers:

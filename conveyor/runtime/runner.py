@@ -60,12 +60,14 @@ class WorkflowRunner:
         *,
         resolved: dict[str, Any] | None = None,
         recover: bool = False,
+        retrying: bool = False,
         on_persist: Callable[[dict[str, Any]], None] | None = None,
         on_update: Callable[[Machine], None] | None = None,
         semaphore_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.settings = settings
-        self.recover = recover
+        self.recover = recover or retrying
+        self.retrying = retrying
         self.on_persist = on_persist
         self.store = store
         self.repo = repo
@@ -103,7 +105,10 @@ class WorkflowRunner:
         for event in self.store.load_events(self.namespace, self.name):
             at = float(event.get("at") or time.time())
             self.machine.apply({k: v for k, v in event.items() if k != "at"}, at)
-        self.queue.put_nowait({"type": "start"} if self.machine.phase == "Pending" else {"type": "recovered"})
+        if self.machine.phase == "Pending":
+            self.queue.put_nowait({"type": "start"})
+        else:  # a retry's relaunches are not restarts of a crashed run
+            self.queue.put_nowait({"type": "recovered", "restart": not self.retrying})
 
     def send(self, event: dict[str, Any]) -> None:
         """Deliver an outside event (resume, stop, terminate) to this workflow."""

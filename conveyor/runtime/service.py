@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.config import Settings
+from conveyor.engine.retry import pods_to_rerun, retry_events
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.runtime.prepare import prepare_workflow
@@ -195,11 +196,70 @@ class Service:
         return found
 
     # -- internals -----------------------------------------------------------
-    def _run(self, wf: dict[str, Any], resolved: dict[str, Any] | None, *, recover: bool) -> None:
+    def retry_workflow(
+        self,
+        namespace: str,
+        name: str,
+        *,
+        restart_successful: bool = False,
+        node_field_selector: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Run the failed pods of a finished workflow again (and, with restart_successful,
+        the nodes the selector names and everything after them); the rest keeps its results."""
+        wf = self.store.get_workflow(namespace, name)
+        status = wf.get("status") or {}
+        if (namespace, name) in self.runners or status.get("phase") not in DONE_PHASES:
+            raise InvalidInput(f"workflow {name!r} is still {status.get('phase') or 'running'}; only a finished workflow can be retried")
+        if restart_successful and not node_field_selector:
+            raise InvalidInput("restartSuccessful needs a nodeFieldSelector naming the nodes to run again")
+        rerun = pods_to_rerun(status.get("nodes") or {}, restart_successful=restart_successful, selector=node_field_selector)
+        if not rerun:
+            raise InvalidInput(f"workflow {name!r} has no failed node to retry; name successful ones with restartSuccessful and a nodeFieldSelector")
+        if parameters:
+            args = wf.setdefault("spec", {}).setdefault("arguments", {})
+            plist = args.setdefault("parameters", [])
+            known = {p.get("name") for p in plist}
+            for key in parameters:
+                if key not in known:
+                    raise InvalidInput(f"parameter {key!r} is not a parameter of workflow {name!r}")
+            for p in plist:
+                if p.get("name") in parameters:
+                    p["value"] = parameters[p["name"]]
+                    p.pop("valueFrom", None)
+            stored = status.get("storedWorkflowTemplateSpec")
+            if stored:
+                stored_params = ((stored.get("arguments") or {}).get("parameters")) or []
+                for p in stored_params:
+                    if p.get("name") in parameters:
+                        p["value"] = parameters[p["name"]]
+        self.store.replace_events(namespace, name, retry_events(self.store.load_events(namespace, name), rerun))
+        wf["status"] = {**status, "phase": "Running", "message": "", "finishedAt": None}
+        wf["metadata"].setdefault("labels", {}).pop("workflows.argoproj.io/completed", None)
+        self.store.update_workflow(wf)
+        self._run(wf, None, recover=True, retrying=True)
+        return wf
+
+    def resubmit_workflow(self, namespace: str, name: str, *, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A new workflow from the same manifest (Argo names it `<name>-xxxxx`)."""
+        old = self.store.get_workflow(namespace, name)
+        meta = old.get("metadata") or {}
+        labels = {k: v for k, v in (meta.get("labels") or {}).items() if not k.startswith("workflows.argoproj.io/")}
+        labels["workflows.argoproj.io/resubmitted-from-workflow"] = name
+        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("conveyor.dev/")}
+        manifest = {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Workflow",
+            "metadata": {"generateName": f"{name}-", "labels": labels, "annotations": annotations},
+            "spec": old.get("spec") or {},
+        }
+        return self.create_workflow(namespace, manifest, parameters=parameters)
+
+    def _run(self, wf: dict[str, Any], resolved: dict[str, Any] | None, *, recover: bool, retrying: bool = False) -> None:
         meta = wf["metadata"]
         key = (meta["namespace"], meta["name"])
         runner = WorkflowRunner(
-            self.settings, self.store, self.repo, self.executor, wf, resolved=resolved, recover=recover,
+            self.settings, self.store, self.repo, self.executor, wf, resolved=resolved, recover=recover, retrying=retrying,
             on_persist=self._published,
         )
         self.runners[key] = runner

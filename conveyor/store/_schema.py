@@ -93,6 +93,20 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "CREATE INDEX requests_by_workflow ON requests (namespace, name, seq)",
     ),
+    # 3: API tokens (conveyor token create); only a token's SHA-256 is kept, never the token.
+    (
+        """
+        CREATE TABLE tokens (
+            name         TEXT NOT NULL UNIQUE,
+            hash         TEXT NOT NULL UNIQUE,  -- SHA-256 hex of the token
+            namespaces   TEXT NOT NULL,         -- JSON list; "*" means every namespace
+            role         TEXT NOT NULL,         -- read | write | admin
+            created_at   TEXT NOT NULL,
+            last_used_at TEXT,
+            revoked_at   TEXT
+        )
+        """,
+    ),
 ]
 
 

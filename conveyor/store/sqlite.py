@@ -260,6 +260,16 @@ class Store:
         except sqlite3.IntegrityError:  # the foreign key: no such workflow
             raise _not_found(name) from None
 
+    def replace_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]]) -> None:
+        """Swap the whole history for `events` in one fsynced transaction (a retry's edited history)."""
+        bodies = [(namespace, name, dump(e, f"event for {namespace}/{name}")) for e in events]
+        try:
+            with self._db.write(durable=True) as conn:
+                conn.execute("DELETE FROM events WHERE namespace = ? AND name = ?", (namespace, name))
+                conn.executemany("INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies)
+        except sqlite3.IntegrityError:
+            raise _not_found(name) from None
+
     def load_events(self, namespace: str, name: str) -> list[dict[str, Any]]:
         """Every event of the workflow in append order ([] when there are none)."""
         with self._db.read() as conn:

@@ -102,3 +102,33 @@ def test_unsupported_node_selectors_say_so(client: httpx.Client) -> None:
     resp = client.put("/api/v1/workflows/default/sel/resume", json={"nodeFieldSelector": "inputs.parameters.x.value=1"})
     assert resp.status_code == 400 and "displayName=" in resp.json()["message"]
     client.put("/api/v1/workflows/default/sel/terminate")
+
+
+def test_retry_reruns_the_failed_node_and_resubmit_makes_a_new_workflow(client: httpx.Client) -> None:
+    flaky = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "flaky"}, "spec": {
+        "entrypoint": "main",
+        "arguments": {"parameters": [{"name": "code", "value": "1"}]},
+        "templates": [
+            {"name": "main", "steps": [[{"name": "ok", "template": "say"}],
+                                       [{"name": "maybe", "template": "exit"}]]},
+            {"name": "say", "container": {"image": "busybox", "command": ["echo", "fine"]}},
+            {"name": "exit", "container": {"image": "busybox", "command": ["sh", "-c", "exit {{workflow.parameters.code}}"]}},
+        ]}}
+    create(client, flaky)
+    failed = wait_done(client, "flaky")
+    assert failed["status"]["phase"] == "Failed"
+    ok_before = node(failed, "ok")
+    r = client.put("/api/v1/workflows/default/flaky/retry", json={"parameters": ["code=0"]})
+    assert r.status_code == 200, r.text
+    done = wait_done(client, "flaky")
+    assert done["status"]["phase"] == "Succeeded", done["status"].get("message")
+    assert node(done, "ok")["startedAt"] == ok_before["startedAt"]  # not run again  # type: ignore[index]
+    assert node(done, "maybe")["phase"] == "Succeeded"  # type: ignore[index]
+    again = client.put("/api/v1/workflows/default/flaky/retry", json={})
+    assert again.status_code == 400 and again.json()["code"] == 3  # nothing failed any more
+    r = client.put("/api/v1/workflows/default/flaky/resubmit", json={"parameters": ["code=0"]})
+    assert r.status_code == 200, r.text
+    new = r.json()
+    assert new["metadata"]["name"].startswith("flaky-")
+    assert new["metadata"]["labels"]["workflows.argoproj.io/resubmitted-from-workflow"] == "flaky"
+    assert wait_done(client, new["metadata"]["name"])["status"]["phase"] == "Succeeded"
