@@ -121,3 +121,62 @@ def test_a_workflow_driven_by_a_live_process_is_not_taken_over() -> None:
         other.kill()
         other.wait()
     assert not driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: f"{other.pid}@{host}"}}})
+
+
+def _start_server(home: Path, port: int) -> subprocess.Popen[str]:
+    env = {**os.environ, "CONVEYOR_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port)], env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    import httpx
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/version", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+
+
+def test_sigkill_the_server_mid_dag_then_restart_it(conveyor_home: Path) -> None:
+    """The issue's own scenario: `conveyor server` killed with SIGKILL while a DAG runs."""
+    import socket
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}/api/v1/workflows/default"
+    server = _start_server(conveyor_home, port)
+    try:
+        r = httpx.post(base, json={"workflow": WORKFLOW}, timeout=10)
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 30
+        while True:
+            nodes = httpx.get(f"{base}/crashy", timeout=5).json()["status"].get("nodes") or {}
+            if sum(1 for n in nodes.values() if n["displayName"] in ("b", "c") and n["phase"] == "Running") == 2:
+                break
+            assert time.monotonic() < deadline, "b and c never ran"
+            time.sleep(0.05)
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+    server = _start_server(conveyor_home, port)
+    try:
+        deadline = time.monotonic() + 60
+        while (wf := httpx.get(f"{base}/crashy", timeout=5).json())["status"]["phase"] not in ("Succeeded", "Failed", "Error"):
+            assert time.monotonic() < deadline, "the workflow did not finish after the restart"
+            time.sleep(0.1)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
+    nodes = {n["displayName"]: n for n in wf["status"]["nodes"].values()}
+    logs = conveyor_home / "logs" / "default" / "crashy"
+    for name in "abcd":
+        done = [p for p in logs.glob(f"{nodes[name]['id']}-*/main.log") if "done-" in p.read_text()]
+        assert len(done) == 1, f"task {name} finished {len(done)} times"
+    assert nodes["b"].get("failedPodRestarts") == 1
