@@ -4,6 +4,8 @@ The lifespan starts the Service (resuming the workflows a previous process
 left unfinished, one log line each) and closes it on shutdown; workflows
 still running then stay Running in the store and resume on the next start.
 FastAPI's own OpenAPI document is at `/openapi.json` (and `/docs`).
+`auth_mode` is Argo's `--auth-mode`: "server" (no token asked for) or
+"client" (a token on every request; see `auth.py`).
 https://argo-workflows.readthedocs.io/en/latest/rest-api/
 """
 
@@ -28,7 +30,9 @@ from conveyor.api import (
     submit,
     watch,
 )
+from conveyor.api.auth import AUTH_MODES
 from conveyor.api.errors import install_error_handlers
+from conveyor.errors import InvalidInput
 from conveyor.runtime import Service
 from conveyor.runtime.cron import CronTicker
 
@@ -64,7 +68,9 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
-def create_app(service: Service) -> FastAPI:
+def create_app(service: Service, *, auth_mode: str = "server") -> FastAPI:
+    if auth_mode not in AUTH_MODES:
+        raise InvalidInput(f"auth mode {auth_mode!r} is not known; use one of {', '.join(AUTH_MODES)}")
     hub = watch.WatchHub(service)
 
     @asynccontextmanager
@@ -86,6 +92,7 @@ def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="conveyor", version=__version__, description=_DESCRIPTION, lifespan=lifespan)
     app.state.service = service
     app.state.hub = hub
+    app.state.auth_mode = auth_mode
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
     for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron):

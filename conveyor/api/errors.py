@@ -35,7 +35,9 @@ def error_body(code: int, message: str) -> dict[str, Any]:
 
 
 def _reply(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse(error_body(code, message), status_code=status)
+    # RFC 6750: a 401 names the scheme the client should authenticate with.
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
 def _where(loc: Sequence[Any]) -> str:

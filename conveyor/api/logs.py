@@ -20,6 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS, ServiceDep
 from conveyor.api.models import LogStreamResult
 from conveyor.api.streams import stream_results
@@ -143,7 +144,7 @@ def _logs(request: Request, service: Service, namespace: str, name: str, q: LogQ
 @router.get("/api/v1/workflows/{namespace}/{name}/log", summary="Logs of a workflow's pods",
             response_model=LogStreamResult)
 async def workflow_logs(
-    request: Request, service: ServiceDep, namespace: str, name: str,
+    request: Request, service: ServiceDep, auth: Auth, namespace: str, name: str,
     pod_name: str | None = Query(None, alias="podName"),
     container: str | None = Query(None, alias="logOptions.container"),
     follow: bool | None = Query(None, alias="logOptions.follow"),
@@ -151,6 +152,7 @@ async def workflow_logs(
     grep: str | None = Query(None, description="only lines matching this regular expression"),
     selector: str | None = Query(None, description="label selector on the pods"),
 ) -> StreamingResponse:
+    require(auth, namespace, "logs")
     q = LogQuery.build(pod_name, container, follow, grep, tail_lines, selector)
     return _logs(request, service, namespace, name, q)
 
@@ -158,12 +160,13 @@ async def workflow_logs(
 @router.get("/api/v1/workflows/{namespace}/{name}/{podName}/log", summary="Logs of one pod",
             response_model=LogStreamResult)
 async def pod_logs(
-    request: Request, service: ServiceDep, namespace: str, name: str, podName: str,
+    request: Request, service: ServiceDep, auth: Auth, namespace: str, name: str, podName: str,
     container: str | None = Query(None, alias="logOptions.container"),
     follow: bool | None = Query(None, alias="logOptions.follow"),
     tail_lines: int | None = Query(None, alias="logOptions.tailLines"),
     grep: str | None = Query(None, description="only lines matching this regular expression"),
     selector: str | None = Query(None, description="label selector on the pods"),
 ) -> StreamingResponse:
+    require(auth, namespace, "logs")
     q = LogQuery.build(podName, container, follow, grep, tail_lines, selector)
     return _logs(request, service, namespace, name, q)

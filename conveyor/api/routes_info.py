@@ -3,8 +3,10 @@
 The version carries every field Argo's (and Hera's `get_version`) Version
 requires; the Go-specific ones describe the Python that runs conveyor.
 conveyor serves every namespace, so `managedNamespace` is empty, as
-Argo Server's is when it is not namespaced. There is no authentication,
-so the user is nobody in particular: `{}`, as Argo answers in server mode.
+Argo Server's is when it is not namespaced. Version and info need no token
+in any auth mode. The user info is `{}` in server mode, as Argo answers
+there; in client mode it describes the token: its name (also as `subject`,
+Argo's field for who is asking), namespaces and role.
 https://argo-workflows.readthedocs.io/en/latest/rest-api/
 """
 
@@ -17,6 +19,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from conveyor import __version__
+from conveyor.api.auth import Auth
 from conveyor.api.deps import ERRORS, reply
 from conveyor.api.models import GetUserInfoResponse, InfoResponse, Version
 
@@ -52,5 +55,9 @@ async def get_info() -> JSONResponse:
 
 
 @router.get("/api/v1/userinfo", response_model=GetUserInfoResponse)
-async def get_user_info() -> JSONResponse:
-    return reply({})
+async def get_user_info(auth: Auth) -> JSONResponse:
+    token = auth.token
+    if token is None:
+        return reply({})
+    return reply({"issuer": "conveyor", "subject": token.name, "name": token.name,
+                  "namespaces": list(token.namespaces), "role": token.role})

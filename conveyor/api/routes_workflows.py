@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
+from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS, ServiceDep, checked, reply
 from conveyor.api.fields import apply_fields
 from conveyor.api.listing import ObjectFilter, list_workflows, resource_version
@@ -55,7 +56,8 @@ def dry_run(options: CreateOptions | None) -> bool:
 
 
 @router.post(_BASE, response_model=Workflow, summary="Create and start a workflow")
-async def create_workflow(namespace: str, body: WorkflowCreateRequest, service: ServiceDep) -> JSONResponse:
+async def create_workflow(namespace: str, body: WorkflowCreateRequest, service: ServiceDep, auth: Auth) -> JSONResponse:
+    require(auth, namespace, "create")
     dry = body.serverDryRun or dry_run(body.createOptions)
     return reply(service.create_workflow(namespace, as_workflow(body.workflow), dry_run=dry))
 
@@ -63,7 +65,7 @@ async def create_workflow(namespace: str, body: WorkflowCreateRequest, service: 
 @router.get(_BASE, response_model=WorkflowList, summary="List workflows, newest first")
 async def list_workflows_route(
     namespace: str,
-    service: ServiceDep,
+    service: ServiceDep, auth: Auth,
     label_selector: str | None = Query(None, alias="listOptions.labelSelector"),
     field_selector: str | None = Query(None, alias="listOptions.fieldSelector",
                                        description="metadata.name=NAME and/or metadata.namespace=NS"),
@@ -74,6 +76,7 @@ async def list_workflows_route(
     created_after: str | None = Query(None, alias="createdAfter"),
     finished_before: str | None = Query(None, alias="finishedBefore"),
 ) -> JSONResponse:
+    require(auth, namespace, "list")
     flt = ObjectFilter.build(namespace, label_selector=label_selector, field_selector=field_selector,
                              name_filter=name_filter, created_after=created_after, finished_before=finished_before)
     items, token = list_workflows(service.store, flt, limit, continue_token)
@@ -84,16 +87,18 @@ async def list_workflows_route(
 
 @router.post(f"{_BASE}/lint", response_model=Workflow,
              summary="Check a workflow: the normalized workflow, or 400 listing every problem")
-async def lint_workflow(namespace: str, body: WorkflowLintRequest, service: ServiceDep) -> JSONResponse:
+async def lint_workflow(namespace: str, body: WorkflowLintRequest, service: ServiceDep, auth: Auth) -> JSONResponse:
+    require(auth, namespace, "lint")
     return reply(service.lint_workflow(namespace, as_workflow(body.workflow)))
 
 
 @router.get(f"{_BASE}/{{name}}", response_model=Workflow)
 async def get_workflow(
-    namespace: str, name: str, service: ServiceDep,
+    namespace: str, name: str, service: ServiceDep, auth: Auth,
     fields: str | None = Query(None, description='e.g. "metadata,status.phase" or "-status.nodes"'),
     uid: str | None = Query(None),
 ) -> JSONResponse:
+    require(auth, namespace, "get")
     wf = service.get_workflow(namespace, name)
     if uid and wf["metadata"].get("uid") != uid:
         raise NotFound(f'workflows.argoproj.io "{name}" with uid {uid!r} not found')
@@ -102,7 +107,8 @@ async def get_workflow(
 
 @router.delete(f"{_BASE}/{{name}}", response_model=Empty,
                summary="Delete a workflow (terminating it first if it runs)")
-async def delete_workflow(namespace: str, name: str, service: ServiceDep) -> JSONResponse:
+async def delete_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth) -> JSONResponse:
+    require(auth, namespace, "delete")
     await service.delete_workflow(namespace, name)
     return reply({})
 
@@ -122,8 +128,9 @@ def _node_target(selector: str | None) -> str | None:
 
 @router.put(f"{_BASE}/{{name}}/stop", response_model=Workflow,
             summary="Stop: kill running tasks, then run exit handlers")
-async def stop_workflow(namespace: str, name: str, service: ServiceDep,
+async def stop_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                         body: Annotated[WorkflowStopRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "stop")
     body = body or WorkflowStopRequest()
     if body.nodeFieldSelector:
         raise InvalidInput("stopping selected nodes (nodeFieldSelector) is not supported yet; "
@@ -133,30 +140,34 @@ async def stop_workflow(namespace: str, name: str, service: ServiceDep,
 
 @router.put(f"{_BASE}/{{name}}/terminate", response_model=Workflow,
             summary="Terminate at once, without exit handlers")
-async def terminate_workflow(namespace: str, name: str, service: ServiceDep,
+async def terminate_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                              body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "terminate")
     return reply(service.control(namespace, name, {"type": "terminate"}))
 
 
 @router.put(f"{_BASE}/{{name}}/resume", response_model=Workflow,
             summary="Resume a suspended workflow, or one suspended node (nodeFieldSelector)")
-async def resume_workflow(namespace: str, name: str, service: ServiceDep,
+async def resume_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                           body: Annotated[WorkflowResumeRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "resume")
     node = _node_target(body.nodeFieldSelector if body else None)
     return reply(service.control(namespace, name, {"type": "resume", "node": node, "parameters": {}}))
 
 
 @router.put(f"{_BASE}/{{name}}/suspend", response_model=Workflow,
             summary="Suspend: start no new tasks (running ones go on) until resumed")
-async def suspend_workflow(namespace: str, name: str, service: ServiceDep,
+async def suspend_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                            body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "suspend")
     return reply(service.control(namespace, name, {"type": "suspend"}))
 
 
 @router.put(f"{_BASE}/{{name}}/retry", response_model=Workflow,
             summary="Run a finished workflow's failed nodes again (or, with restartSuccessful, the selected ones)")
-async def retry_workflow(namespace: str, name: str, service: ServiceDep,
+async def retry_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                          body: Annotated[WorkflowRetryRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "retry")
     body = body or WorkflowRetryRequest()
     return reply(service.retry_workflow(
         namespace, name,
@@ -168,7 +179,8 @@ async def retry_workflow(namespace: str, name: str, service: ServiceDep,
 
 @router.put(f"{_BASE}/{{name}}/resubmit", response_model=Workflow,
             summary="Submit a new workflow from this one's manifest")
-async def resubmit_workflow(namespace: str, name: str, service: ServiceDep,
+async def resubmit_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
                             body: Annotated[WorkflowResubmitRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "resubmit")
     body = body or WorkflowResubmitRequest()
     return reply(service.resubmit_workflow(namespace, name, parameters=parse_parameters(body.parameters or [], "parameters")))

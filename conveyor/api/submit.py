@@ -4,7 +4,8 @@ From a (Cluster)WorkflowTemplate the new Workflow holds a workflowTemplateRef
 to it, as Argo's does; from a CronWorkflow it is a copy of the cron's
 workflowSpec and workflowMetadata. Either way it carries Argo's label naming
 its source, and submitOptions override its name, entrypoint, parameters,
-labels and annotations.
+labels and annotations. Submitting needs write access to the namespace
+(and, as any live token may, read access to the template it names).
 https://argo-workflows.readthedocs.io/en/latest/workflow-templates/
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS, ServiceDep, reply
 from conveyor.api.models import SubmitOpts, Workflow, WorkflowSubmitRequest
 from conveyor.errors import InvalidInput
@@ -85,7 +87,8 @@ router = APIRouter(tags=["WorkflowService"], responses=ERRORS)
 
 @router.post("/api/v1/workflows/{namespace}/submit", response_model=Workflow,
              summary="Create and start a workflow from a WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow")
-async def submit_workflow(namespace: str, body: WorkflowSubmitRequest, service: ServiceDep) -> JSONResponse:
+async def submit_workflow(namespace: str, body: WorkflowSubmitRequest, service: ServiceDep, auth: Auth) -> JSONResponse:
+    require(auth, namespace, "submit")
     kind = canonical_kind(body.resourceKind)
     opts = body.submitOptions or SubmitOpts()
     source = service.get_template(kind, namespace, body.resourceName)

@@ -27,6 +27,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
+from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS
 from conveyor.api.fields import apply_fields
 from conveyor.api.listing import ObjectFilter, list_workflows
@@ -154,6 +155,7 @@ router = APIRouter(tags=["WorkflowService"], responses=ERRORS)
             summary="Watch workflows: one JSON object per line, or server-sent events")
 async def watch_workflows(
     request: Request,
+    auth: Auth,
     namespace: str,
     label_selector: str | None = Query(None, alias="listOptions.labelSelector"),
     field_selector: str | None = Query(None, alias="listOptions.fieldSelector"),
@@ -161,6 +163,7 @@ async def watch_workflows(
     timeout_seconds: int | None = Query(None, alias="listOptions.timeoutSeconds", ge=0),
     fields: str | None = Query(None),
 ) -> StreamingResponse:
+    require(auth, namespace, "watch")
     flt = ObjectFilter.build(namespace, label_selector=label_selector, field_selector=field_selector)
     hub: WatchHub = request.app.state.hub
     events = watch_events(hub, flt, initial=not resource_version, timeout_s=timeout_seconds or None, fields=fields)

@@ -5,6 +5,12 @@ here, recorded in the same store `conveyor run` uses. On start the server
 resumes the workflows a previous process left unfinished; on SIGINT or
 SIGTERM it stops accepting requests, stops driving workflows (they stay
 Running in the store and resume on the next start) and exits 0.
+
+`--auth-mode` is Argo Server's: `server` asks for no token (the default on
+a loopback address, with a warning in the log), `client` asks every request
+for a token from `conveyor token create`. On any other address the default
+is `client`, and `server` is refused unless `--insecure-no-auth` says the
+network is trusted: whoever can reach the port can run commands here.
 https://argo-workflows.readthedocs.io/en/latest/argo-server/
 """
 
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import signal
 import socket
@@ -30,7 +37,9 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
-__all__ = ["server"]
+    from conveyor.store import Store
+
+__all__ = ["choose_auth_mode", "is_loopback", "server"]
 
 _log = logging.getLogger("conveyor")
 #: how long open streams (watches, followed logs) get to finish on shutdown
@@ -74,16 +83,54 @@ def _configure_logging() -> None:
     _log.propagate = False
 
 
-async def _serve(settings: Settings, sock: socket.socket, url: str) -> None:
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # any other host name: it may resolve to an address others can reach
+        return False
+
+
+def choose_auth_mode(host: str, auth_mode: str | None, insecure_no_auth: bool) -> str:
+    """The auth mode to serve `host` with; InvalidInput for an unsafe or contradictory choice."""
+    local = is_loopback(host)
+    if auth_mode is None:
+        auth_mode = "server" if local or insecure_no_auth else "client"
+    if auth_mode == "client" and insecure_no_auth:
+        raise InvalidInput("--insecure-no-auth contradicts --auth-mode client; leave one of them out")
+    if auth_mode == "server" and not local and not insecure_no_auth:
+        raise InvalidInput(
+            f"refusing to serve {host} without authentication (--auth-mode server): anyone who can reach it "
+            "could run commands on this machine. Use --auth-mode client (tokens from `conveyor token create`), "
+            "listen on 127.0.0.1, or pass --insecure-no-auth if every machine that can reach it is trusted"
+        )
+    return auth_mode
+
+
+def _log_auth_mode(auth_mode: str, url: str, store: Store) -> None:
+    if auth_mode == "server":
+        _log.warning("auth mode server: no token is asked for and every request may do everything; anyone "
+                     "who can connect to %s can run commands on this machine (--auth-mode client asks for "
+                     "tokens)", url)
+    elif not any(t.revoked_at is None for t in store.list_tokens()):
+        _log.warning("auth mode client, but there are no tokens yet: every request will be refused until "
+                     "you create one (conveyor token create --namespace NS --role write)")
+    else:
+        _log.info("auth mode client: every request needs Authorization: Bearer <token>")
+
+
+async def _serve(settings: Settings, sock: socket.socket, url: str, auth_mode: str) -> None:
     from conveyor.api import create_app
     from conveyor.runtime import Service, choose_executor
     from conveyor.store import ArtifactRepo
 
     store = open_store(settings)
+    _log_auth_mode(auth_mode, url, store)
     executor, why = await choose_executor(settings, _log.warning)
     _log.info(why)
     service = Service(settings, store, ArtifactRepo(settings.artifact_dir), executor)
-    server = _uvicorn_server(create_app(service))
+    server = _uvicorn_server(create_app(service, auth_mode=auth_mode))
 
     def stop() -> None:
         if server.should_exit:  # a second signal: stop waiting for open streams
@@ -117,12 +164,18 @@ async def _serve(settings: Settings, sock: socket.socket, url: str) -> None:
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (0.0.0.0: every interface)")
 @click.option("--port", default=2746, show_default=True, type=click.IntRange(0, 65535), help="port (Argo Server's is 2746)")
+@click.option("--auth-mode", type=click.Choice(["server", "client"]), default=None,
+              help="server: no token asked for (default on a loopback --host); client: every request needs a "
+                   "token from `conveyor token create` (default on any other --host)")
+@click.option("--insecure-no-auth", is_flag=True,
+              help="allow --auth-mode server on an address other machines can reach")
 @handle_errors
-def server(host: str, port: int) -> None:
+def server(host: str, port: int, auth_mode: str | None, insecure_no_auth: bool) -> None:
     """Serve Argo Server's REST API (/api/v1/...): run workflows submitted over HTTP."""
     settings = Settings.from_env()
+    auth_mode = choose_auth_mode(host, auth_mode, insecure_no_auth)
     _configure_logging()
     sock = _bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    asyncio.run(_serve(settings, sock, f"http://{shown}:{bound}"))
+    asyncio.run(_serve(settings, sock, f"http://{shown}:{bound}", auth_mode))

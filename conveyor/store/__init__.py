@@ -1,7 +1,9 @@
-"""Persistence: the SQLite store (workflows, events, logs, templates) and the artifact repository."""
+"""Persistence: the SQLite store (workflows, events, logs, templates, tokens) and the artifact repository."""
 
 from conveyor.store._labels import Requirement, parse_selector
 from conveyor.store.artifacts import ArtifactRepo
 from conveyor.store.sqlite import Store
+from conveyor.store.tokens import ALL_NAMESPACES, ROLES, TOKEN_PREFIX, TokenInfo
 
-__all__ = ["ArtifactRepo", "Requirement", "Store", "parse_selector"]
+__all__ = ["ALL_NAMESPACES", "ROLES", "TOKEN_PREFIX", "ArtifactRepo", "Requirement", "Store", "TokenInfo",
+           "parse_selector"]

@@ -29,8 +29,9 @@ DONE = ("Succeeded", "Failed", "Error")
 
 
 class LiveServer:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, auth_mode: str = "server") -> None:
         self.settings = settings
+        self.auth_mode = auth_mode
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -49,7 +50,7 @@ class LiveServer:
         store = Store.open(self.settings.db_path)
         executor, _ = await choose_executor(self.settings, lambda msg: None)
         self.service = Service(self.settings, store, ArtifactRepo(self.settings.artifact_dir), executor)
-        config = uvicorn.Config(create_app(self.service), log_level="warning", timeout_graceful_shutdown=2)
+        config = uvicorn.Config(create_app(self.service, auth_mode=self.auth_mode), log_level="warning", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         try:
             await self.server.serve(sockets=[self.sock])
@@ -80,7 +81,8 @@ def live(settings: Settings) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def client(live: LiveServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=live.url, timeout=20) as c:
+    # No keep-alive: a reused connection waits ~40 ms per request on delayed ACKs here.
+    with httpx.Client(base_url=live.url, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as c:
         yield c
 
 

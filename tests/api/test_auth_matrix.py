@@ -1,0 +1,238 @@
+"""Every route the app serves, against every kind of caller, in --auth-mode client.
+
+The routes are walked from the app itself, so a route added without an
+entry in RULES fails here: give it `Auth` and `require(...)`, then its rule.
+Each request is built from the route (path parameters filled in, a body with
+the required fields), so a denial is the route's own check, not a 400 for a
+bad body; allowed requests end in 200, 400 (for the placeholder manifests)
+or 404 (for the placeholder names), never in 401 or 403.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import BaseModel
+from starlette.routing import Route
+
+from conveyor.api.auth import TOKEN_REQUIRED
+from conveyor.config import Settings
+from conveyor.store import Store
+from tests.api.conftest import LiveServer
+
+NS, OTHER = "team-a", "team-b"
+#: (method, path) -> (scope, kind). Scope: "open" needs no token, "any" any live token,
+#: "ns" the namespace in the path, "cluster" a cluster-scoped object. Kind: read or write.
+RULES: dict[tuple[str, str], tuple[str, str]] = {
+    ("GET", "/openapi.json"): ("open", "read"),
+    ("GET", "/docs"): ("open", "read"),
+    ("GET", "/docs/oauth2-redirect"): ("open", "read"),
+    ("GET", "/redoc"): ("open", "read"),
+    ("GET", "/api/v1/version"): ("open", "read"),
+    ("GET", "/api/v1/info"): ("open", "read"),
+    ("GET", "/api/v1/userinfo"): ("any", "read"),
+    ("POST", "/api/v1/workflows/{namespace}"): ("ns", "write"),
+    ("GET", "/api/v1/workflows/{namespace}"): ("ns", "read"),
+    ("POST", "/api/v1/workflows/{namespace}/lint"): ("ns", "read"),
+    ("GET", "/api/v1/workflows/{namespace}/{name}"): ("ns", "read"),
+    ("DELETE", "/api/v1/workflows/{namespace}/{name}"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/stop"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/terminate"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/resume"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/suspend"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/retry"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/resubmit"): ("ns", "write"),
+    ("POST", "/api/v1/workflows/{namespace}/submit"): ("ns", "write"),
+    ("GET", "/api/v1/workflows/{namespace}/{name}/log"): ("ns", "read"),
+    ("GET", "/api/v1/workflows/{namespace}/{name}/{podName}/log"): ("ns", "read"),
+    ("GET", "/api/v1/workflow-events/{namespace}"): ("ns", "read"),
+    ("POST", "/api/v1/workflow-templates/{namespace}"): ("ns", "write"),
+    ("GET", "/api/v1/workflow-templates/{namespace}"): ("ns", "read"),
+    ("POST", "/api/v1/workflow-templates/{namespace}/lint"): ("ns", "read"),
+    ("GET", "/api/v1/workflow-templates/{namespace}/{name}"): ("ns", "read"),
+    ("PUT", "/api/v1/workflow-templates/{namespace}/{name}"): ("ns", "write"),
+    ("DELETE", "/api/v1/workflow-templates/{namespace}/{name}"): ("ns", "write"),
+    ("POST", "/api/v1/cluster-workflow-templates"): ("cluster", "write"),
+    ("GET", "/api/v1/cluster-workflow-templates"): ("cluster", "read"),
+    ("POST", "/api/v1/cluster-workflow-templates/lint"): ("cluster", "read"),
+    ("GET", "/api/v1/cluster-workflow-templates/{name}"): ("cluster", "read"),
+    ("PUT", "/api/v1/cluster-workflow-templates/{name}"): ("cluster", "write"),
+    ("DELETE", "/api/v1/cluster-workflow-templates/{name}"): ("cluster", "write"),
+    ("POST", "/api/v1/cron-workflows/{namespace}"): ("ns", "write"),
+    ("GET", "/api/v1/cron-workflows/{namespace}"): ("ns", "read"),
+    ("POST", "/api/v1/cron-workflows/{namespace}/lint"): ("ns", "read"),
+    ("GET", "/api/v1/cron-workflows/{namespace}/{name}"): ("ns", "read"),
+    ("PUT", "/api/v1/cron-workflows/{namespace}/{name}"): ("ns", "write"),
+    ("DELETE", "/api/v1/cron-workflows/{namespace}/{name}"): ("ns", "write"),
+    ("PUT", "/api/v1/cron-workflows/{namespace}/{name}/suspend"): ("ns", "write"),
+    ("PUT", "/api/v1/cron-workflows/{namespace}/{name}/resume"): ("ns", "write"),
+}
+
+
+def walk(routes: list[Any]) -> Iterator[Route]:
+    for route in routes:
+        inner = getattr(route, "original_router", None)  # newer FastAPI keeps included routers nested
+        if inner is not None:
+            yield from walk(inner.routes)
+        elif isinstance(route, Route):
+            yield route
+
+
+def served(live: LiveServer) -> dict[tuple[str, str], Route]:
+    assert live.server is not None
+    app = live.server.config.app
+    return {(m, r.path): r for r in walk(app.routes) for m in r.methods or () if m != "HEAD"}
+
+
+def _model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        return next((m for a in typing.get_args(annotation) if (m := _model(a)) is not None), None)
+    return None
+
+
+def body_for(route: Route) -> dict[str, Any] | None:
+    """The route's request body with its required fields: a named placeholder manifest, or "x"."""
+    params = getattr(getattr(route, "dependant", None), "body_params", [])
+    if not params or not params[0].field_info.is_required():
+        return None
+    model = _model(params[0].field_info.annotation)
+    assert model is not None, f"{route.path}: cannot build a body for {params[0].field_info.annotation}"
+    return {name: ({"metadata": {"name": "x"}} if field.annotation is not str else "x")
+            for name, field in model.model_fields.items() if field.is_required()}
+
+
+def call(client: httpx.Client, method: str, path: str, route: Route, namespace: str,
+         header: str | None) -> httpx.Response:
+    url = path.replace("{namespace}", namespace).replace("{name}", "x").replace("{podName}", "p")
+    headers = {"Authorization": header} if header is not None else {}
+    # Streamed, and closed once the status line is in: watches would otherwise never end.
+    with client.stream(method, url, json=body_for(route), headers=headers) as resp:
+        if resp.status_code != 200:
+            resp.read()
+        return resp
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, dict[str, str]]]:
+    settings = Settings.from_env({"CONVEYOR_HOME": str(tmp_path_factory.mktemp("auth") / "home")})
+    Path(settings.home).mkdir(parents=True)
+    with Store.open(settings.db_path) as store:
+        tokens = {
+            "read": store.create_token("read-a", [NS], "read"),
+            "write": store.create_token("write-a", [NS], "write"),
+            "admin": store.create_token("admin-a", [NS, "team-c"], "admin"),
+            "admin-all": store.create_token("admin-all", ["*"], "admin"),
+            "other": store.create_token("admin-b", [OTHER], "admin"),
+            "revoked": store.create_token("gone", [NS], "admin"),
+        }
+        store.revoke_token("gone")
+    live = LiveServer(settings, auth_mode="client")
+    live.start()
+    yield live, tokens
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def client(server: tuple[LiveServer, dict[str, str]]) -> Iterator[httpx.Client]:
+    # A fresh connection per request: on a reused one, the server's separate header and
+    # body writes meet the client's delayed ACK, and each request waits ~40 ms.
+    with httpx.Client(base_url=server[0].url, timeout=20, limits=httpx.Limits(max_keepalive_connections=0)) as c:
+        yield c
+
+
+def test_every_route_has_a_rule(server: tuple[LiveServer, dict[str, str]]) -> None:
+    routes = served(server[0])
+    assert len(routes) >= 42
+    missing = sorted(f"{m} {p}" for m, p in routes if (m, p) not in RULES)
+    assert missing == [], "routes without an auth rule here: give them Auth and require(), then a rule"
+    stale = sorted(f"{m} {p}" for m, p in RULES if (m, p) not in routes)
+    assert stale == [], "rules for routes the app no longer serves"
+
+
+def _expect_error(resp: httpx.Response, status: int, code: int, where: str) -> str:
+    assert resp.status_code == status, f"{where}: {resp.status_code} {resp.text[:300]}"
+    body = resp.json()
+    assert body["code"] == code and body["details"] == [], f"{where}: {body}"
+    message: str = body["message"]
+    return message
+
+
+def _expect_allowed(resp: httpx.Response, where: str) -> None:
+    assert resp.status_code in (200, 400, 404), f"{where}: {resp.status_code} {resp.text[:300]}"
+    if resp.status_code == 400:  # the route ran: a placeholder manifest, not a malformed request
+        assert not resp.json()["message"].startswith("invalid request:"), f"{where}: {resp.text[:300]}"
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Token cvy_abc", "Basic dXNlcjpwYXNz", "cvy_abc",
+                                    "Bearer two words", "Bearer cvy_abc!"])
+def test_no_or_garbled_header_is_401_token_required(server: tuple[LiveServer, dict[str, str]],
+                                                    client: httpx.Client, header: str | None) -> None:
+    for (method, path), route in served(server[0]).items():
+        resp = call(client, method, path, route, NS, header)
+        where = f"{method} {path} with {header!r}"
+        if RULES[method, path][0] == "open":
+            assert resp.status_code == 200, where
+            continue
+        assert _expect_error(resp, 401, 16, where) == TOKEN_REQUIRED
+        assert resp.headers["www-authenticate"] == "Bearer"
+
+
+@pytest.mark.parametrize("case", ["unknown", "revoked"])
+def test_unknown_and_revoked_tokens_are_401(server: tuple[LiveServer, dict[str, str]], client: httpx.Client,
+                                            case: str) -> None:
+    token = "cvy_" + "A" * 43 if case == "unknown" else server[1]["revoked"]
+    for (method, path), route in served(server[0]).items():
+        resp = call(client, method, path, route, NS, f"Bearer {token}")
+        where = f"{method} {path} with an {case} token"
+        if RULES[method, path][0] == "open":
+            assert resp.status_code == 200, where
+            continue
+        assert _expect_error(resp, 401, 16, where).startswith("unknown or revoked token")
+
+
+#: caller -> (namespaced read, namespaced write, cluster read, cluster write) in namespace NS
+ALLOWED = {
+    "read": (True, False, True, False),
+    "write": (True, True, True, False),
+    "admin": (True, True, True, False),  # an admin of some namespaces only: not cluster-scoped writes
+    "admin-all": (True, True, True, True),
+    "other": (False, False, True, False),  # a token for another namespace
+}
+
+
+@pytest.mark.parametrize("caller", sorted(ALLOWED))
+def test_roles_and_namespaces(server: tuple[LiveServer, dict[str, str]], client: httpx.Client, caller: str) -> None:
+    live, tokens = server
+    ns_read, ns_write, cl_read, cl_write = ALLOWED[caller]
+    allowed = {("ns", "read"): ns_read, ("ns", "write"): ns_write, ("cluster", "read"): cl_read,
+               ("cluster", "write"): cl_write, ("any", "read"): True, ("open", "read"): True}
+    for (method, path), route in served(live).items():
+        resp = call(client, method, path, route, NS, f"Bearer {tokens[caller]}")
+        scope, kind = RULES[method, path]
+        where = f"{method} {path} as {caller}"
+        if allowed[scope, kind]:
+            _expect_allowed(resp, where)
+            continue
+        message = _expect_error(resp, 403, 7, where)
+        assert message.startswith('token "'), message
+        if scope == "ns" and caller == "other":
+            assert f'in namespace "{NS}"' in message and "not one of the token's namespaces" in message
+        elif scope == "ns":
+            assert "role read" in message and f"may not {route.name.split('_')[0]} " in message, message
+        else:
+            assert "cluster-scoped" in message and "--role admin --namespace '*'" in message, message
+
+
+def test_a_token_works_in_each_of_its_namespaces(server: tuple[LiveServer, dict[str, str]],
+                                                 client: httpx.Client) -> None:
+    headers = {"Authorization": f"Bearer {server[1]['admin']}"}
+    for ns, status in ((NS, 200), ("team-c", 200), (OTHER, 403)):
+        assert client.get(f"/api/v1/workflow-templates/{ns}", headers=headers).status_code == status
