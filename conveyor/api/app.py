@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from conveyor import __version__
 from conveyor.api import (
     logs,
+    routes_archived,
     routes_cron,
     routes_info,
     routes_templates,
@@ -95,6 +96,7 @@ def create_app(service: Service, *, auth_mode: str = "server") -> FastAPI:
     app.state.auth_mode = auth_mode
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
-    for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron):
+    for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron,
+                   routes_archived):
         app.include_router(module.router)
     return app

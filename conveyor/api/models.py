@@ -18,7 +18,7 @@ __all__ = [
     "ArgoObject", "ClusterWorkflowTemplate", "ClusterWorkflowTemplateCreateRequest",
     "ClusterWorkflowTemplateList", "ClusterWorkflowTemplateUpdateRequest", "CreateCronWorkflowRequest",
     "CreateOptions", "CronWorkflow", "CronWorkflowList", "Empty", "ErrorBody", "GetUserInfoResponse",
-    "InfoResponse", "LintCronWorkflowRequest", "ListMeta", "LogStreamResult", "NamedRequest",
+    "InfoResponse", "LabelKeys", "LabelValues", "LintCronWorkflowRequest", "ListMeta", "LogStreamResult", "NamedRequest", "ResubmitArchivedWorkflowRequest", "RetryArchivedWorkflowRequest",
     "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest",
     "WorkflowCreateRequest", "WorkflowLintRequest", "WorkflowList", "WorkflowResumeRequest",
     "WorkflowStopRequest", "WorkflowSubmitRequest", "WorkflowTemplate", "WorkflowTemplateCreateRequest",
@@ -198,6 +198,24 @@ class WorkflowRetryRequest(NamedRequest):
 class WorkflowResubmitRequest(NamedRequest):
     memoized: bool | None = None
     parameters: list[str] | None = None
+
+
+class ResubmitArchivedWorkflowRequest(WorkflowResubmitRequest):
+    """The workflow is named by the path's uid; name and namespace are ignored."""
+
+    uid: str | None = None
+
+
+class RetryArchivedWorkflowRequest(WorkflowRetryRequest):
+    uid: str | None = None
+
+
+class LabelKeys(BaseModel):
+    items: list[str] | None = None
+
+
+class LabelValues(BaseModel):
+    items: list[str] | None = None
 
 
 class WorkflowTemplateCreateRequest(BaseModel):

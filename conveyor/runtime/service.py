@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.runtime.prepare import prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner, driver_alive
+from conveyor.runtime.ttl import expired
 from conveyor.spec import validate
 from conveyor.store import ArtifactRepo, Store
 
@@ -32,6 +34,8 @@ __all__ = ["Service", "TEMPLATE_KINDS", "DONE_PHASES"]
 TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 DONE_PHASES = ("Succeeded", "Failed", "Error")
 _log = logging.getLogger("conveyor")
+#: how often finished workflows are checked against their ttlStrategy
+TTL_SWEEP_EVERY_S = 1.0
 
 Key = tuple[str, str]
 
@@ -49,6 +53,7 @@ class Service:
         self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
         #: told when a CronWorkflow is created, changed or deleted (the cron ticker's notify)
         self.on_cron_change: Callable[[], None] = lambda: None
+        self._ttl_sweeper: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> list[str]:
@@ -67,10 +72,17 @@ class Service:
                         resumed.append(f"{meta['namespace']}/{meta['name']}")
                 if not token:
                     break
+        if self._ttl_sweeper is None:
+            self._ttl_sweeper = asyncio.ensure_future(self._sweep_ttl())
         return resumed
 
     async def close(self) -> None:
         """Stop driving workflows; they stay Running in the store and resume on the next start."""
+        if self._ttl_sweeper is not None:
+            self._ttl_sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ttl_sweeper
+            self._ttl_sweeper = None
         for task in self.tasks.values():
             task.cancel()
         for task in list(self.tasks.values()):
@@ -111,6 +123,7 @@ class Service:
         return self.store.get_workflow(namespace, name)
 
     async def delete_workflow(self, namespace: str, name: str) -> None:
+        """Delete from the live list; a finished workflow's archived copy stays."""
         self.store.get_workflow(namespace, name)  # NotFound first
         key = (namespace, name)
         runner, task = self.runners.get(key), self.tasks.get(key)
@@ -242,8 +255,15 @@ class Service:
 
     def resubmit_workflow(self, namespace: str, name: str, *, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
         """A new workflow from the same manifest (Argo names it `<name>-xxxxx`)."""
-        old = self.store.get_workflow(namespace, name)
+        return self._resubmit(self.store.get_workflow(namespace, name), parameters)
+
+    def resubmit_archived_workflow(self, uid: str, *, parameters: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A new live workflow from an archived one's manifest, in its namespace."""
+        return self._resubmit(self.store.get_archived(uid), parameters)
+
+    def _resubmit(self, old: dict[str, Any], parameters: Mapping[str, str] | None) -> dict[str, Any]:
         meta = old.get("metadata") or {}
+        namespace, name = meta["namespace"], meta["name"]
         labels = {k: v for k, v in (meta.get("labels") or {}).items() if not k.startswith("workflows.argoproj.io/")}
         labels["workflows.argoproj.io/resubmitted-from-workflow"] = name
         annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if not k.startswith("conveyor.dev/")}
@@ -271,8 +291,57 @@ class Service:
             self.tasks.pop(key, None)
             if not task.cancelled() and task.exception() is not None:
                 _log.error("workflow %s/%s stopped with an internal error: %s", *key, task.exception())
+            elif not task.cancelled():
+                self._archive(*key)
 
         task.add_done_callback(forget)
+
+    def _archive(self, namespace: str, name: str) -> None:
+        """Archive the workflow as its runner last wrote it, if it finished (a cancelled run did not)."""
+        wf = self.store.find_workflow(namespace, name)
+        if wf is None or (wf.get("status") or {}).get("phase") not in DONE_PHASES:
+            return
+        try:
+            self.store.archive_workflow(wf)
+        except Exception:  # the live workflow is intact; only its archived copy is missing
+            _log.exception("could not archive workflow %s/%s", namespace, name)
+
+    async def _sweep_ttl(self) -> None:
+        """Delete finished workflows whose ttlStrategy has run out, every TTL_SWEEP_EVERY_S.
+
+        podGC needs no counterpart here: a task's process or container is gone
+        when the task ends, so there are no pods left to collect.
+        """
+        while True:
+            await asyncio.sleep(TTL_SWEEP_EVERY_S)
+            try:
+                self._expire_due(datetime.now(UTC))
+            except Exception:  # one bad sweep must not end the loop
+                _log.exception("the ttlStrategy sweep failed")
+
+    def _expire_due(self, now: datetime) -> None:
+        token: str | None = None
+        while True:
+            items, token = self.store.list_workflows(phases=list(DONE_PHASES), limit=500, continue_token=token)
+            for wf in items:
+                meta = wf["metadata"]
+                if expired(wf, now) and (meta["namespace"], meta["name"]) not in self.runners:
+                    self._expire(wf)
+            if not token:
+                return
+
+    def _expire(self, wf: dict[str, Any]) -> None:
+        """Remove `wf` from the live list with its artifacts and logs; the archive keeps it."""
+        namespace, name = wf["metadata"]["namespace"], wf["metadata"]["name"]
+        self.store.archive_workflow(wf)  # again: a process that stopped before archiving it left none
+        with contextlib.suppress(NotFound):
+            self.store.delete_workflow(namespace, name)
+        # Output artifacts are keyed `<workflow name>/<pod>/<artifact>` (engine/_pod.py).
+        with contextlib.suppress(NotFound, InvalidInput):
+            self.repo.delete(name)
+        shutil.rmtree(self.settings.logs_dir / namespace / name, ignore_errors=True)
+        _log.info("deleted workflow %s/%s: its ttlStrategy ran out (it stays in the archive)", namespace, name)
+        self._publish("DELETED", wf)
 
     def _published(self, wf: dict[str, Any]) -> None:
         self._publish("MODIFIED", wf)

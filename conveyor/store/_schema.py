@@ -107,6 +107,32 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 4: the workflow archive: finished workflows, kept after they leave the live list.
+    (
+        """
+        CREATE TABLE archived_workflows (
+            uid         TEXT PRIMARY KEY,       -- names are reused over time; uids are not
+            namespace   TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            phase       TEXT NOT NULL DEFAULT '',
+            created_at  TEXT NOT NULL,          -- normalized UTC, sorts as text
+            finished_at TEXT,
+            labels      TEXT NOT NULL DEFAULT '{}',
+            body        TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX archived_by_time ON archived_workflows (created_at, name, uid)",
+        "CREATE INDEX archived_by_ns_time ON archived_workflows (namespace, created_at, name, uid)",
+        """
+        CREATE TABLE archived_workflow_labels (
+            uid   TEXT NOT NULL REFERENCES archived_workflows (uid) ON DELETE CASCADE,
+            key   TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (uid, key)
+        )
+        """,
+        "CREATE INDEX archived_labels_by_kv ON archived_workflow_labels (key, value)",
+    ),
 ]
 
 

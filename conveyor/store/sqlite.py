@@ -33,6 +33,7 @@ from conveyor.store._rows import (
     workflow_row,
 )
 from conveyor.store._schema import migrate
+from conveyor.store.archive import ArchiveStore
 from conveyor.store.tokens import TokenStore
 
 __all__ = ["Store"]
@@ -64,7 +65,7 @@ def _label_clause(req: Requirement) -> tuple[str, list[str]]:
     return ("NOT " + sql if req.op in ("!=", "notin", "!exists") else sql), params
 
 
-class Store(TokenStore):
+class Store(TokenStore, ArchiveStore):
     """Thread-safe: share one Store; each thread gets its own SQLite connection."""
 
     def __init__(self, db: Database) -> None:

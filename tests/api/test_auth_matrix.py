@@ -72,6 +72,14 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/api/v1/cron-workflows/{namespace}/{name}"): ("ns", "write"),
     ("PUT", "/api/v1/cron-workflows/{namespace}/{name}/suspend"): ("ns", "write"),
     ("PUT", "/api/v1/cron-workflows/{namespace}/{name}/resume"): ("ns", "write"),
+    # Archived workflows name no namespace in the path: `call` passes it as ?namespace=.
+    ("GET", "/api/v1/archived-workflows"): ("ns", "read"),
+    ("GET", "/api/v1/archived-workflows/{uid}"): ("ns", "read"),
+    ("DELETE", "/api/v1/archived-workflows/{uid}"): ("ns", "write"),
+    ("PUT", "/api/v1/archived-workflows/{uid}/resubmit"): ("ns", "write"),
+    ("PUT", "/api/v1/archived-workflows/{uid}/retry"): ("ns", "write"),
+    ("GET", "/api/v1/archived-workflows-label-keys"): ("ns", "read"),
+    ("GET", "/api/v1/archived-workflows-label-values"): ("ns", "read"),
 }
 
 
@@ -111,10 +119,13 @@ def body_for(route: Route) -> dict[str, Any] | None:
 
 def call(client: httpx.Client, method: str, path: str, route: Route, namespace: str,
          header: str | None) -> httpx.Response:
-    url = path.replace("{namespace}", namespace).replace("{name}", "x").replace("{podName}", "p")
+    url = path.replace("{namespace}", namespace).replace("{name}", "x").replace("{podName}", "p").replace("{uid}", "x")
     headers = {"Authorization": header} if header is not None else {}
+    body, params = body_for(route), None
+    if path.startswith("/api/v1/archived-workflows"):  # the namespace goes in the body of a PUT
+        body, params = ({"namespace": namespace}, None) if method == "PUT" else (body, {"namespace": namespace})
     # Streamed, and closed once the status line is in: watches would otherwise never end.
-    with client.stream(method, url, json=body_for(route), headers=headers) as resp:
+    with client.stream(method, url, json=body, headers=headers, params=params) as resp:
         if resp.status_code != 200:
             resp.read()
         return resp
@@ -236,3 +247,15 @@ def test_a_token_works_in_each_of_its_namespaces(server: tuple[LiveServer, dict[
     headers = {"Authorization": f"Bearer {server[1]['admin']}"}
     for ns, status in ((NS, 200), ("team-c", 200), (OTHER, 403)):
         assert client.get(f"/api/v1/workflow-templates/{ns}", headers=headers).status_code == status
+
+
+@pytest.mark.parametrize("path", ["/api/v1/archived-workflows", "/api/v1/archived-workflows-label-keys"])
+def test_listing_archived_workflows_of_every_namespace_takes_a_star_token(
+        server: tuple[LiveServer, dict[str, str]], client: httpx.Client, path: str) -> None:
+    tokens = server[1]
+    resp = client.get(path, headers={"Authorization": f"Bearer {tokens['admin']}"})
+    message = _expect_error(resp, 403, 7, path)
+    assert "of every namespace" in message and "?namespace=NS" in message
+    assert client.get(path, headers={"Authorization": f"Bearer {tokens['admin-all']}"}).status_code == 200
+    assert client.get(path, params={"namespace": NS},
+                      headers={"Authorization": f"Bearer {tokens['read']}"}).status_code == 200
