@@ -19,7 +19,7 @@ __all__ = [
     "ClusterWorkflowTemplateList", "ClusterWorkflowTemplateUpdateRequest", "CreateCronWorkflowRequest",
     "CreateOptions", "CronWorkflow", "CronWorkflowList", "Empty", "ErrorBody", "GetUserInfoResponse",
     "InfoResponse", "LabelKeys", "LabelValues", "LintCronWorkflowRequest", "ListMeta", "LogStreamResult", "NamedRequest", "ResubmitArchivedWorkflowRequest", "RetryArchivedWorkflowRequest",
-    "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest",
+    "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest", "WorkflowSetRequest",
     "WorkflowCreateRequest", "WorkflowLintRequest", "WorkflowList", "WorkflowResumeRequest",
     "WorkflowStopRequest", "WorkflowSubmitRequest", "WorkflowTemplate", "WorkflowTemplateCreateRequest",
     "WorkflowTemplateList", "WorkflowTemplateUpdateRequest",
@@ -187,6 +187,14 @@ class WorkflowStopRequest(NamedRequest):
 
 class WorkflowResumeRequest(NamedRequest):
     nodeFieldSelector: str | None = None
+
+
+class WorkflowSetRequest(NamedRequest):
+    nodeFieldSelector: str | None = None
+    #: a JSON object of output parameters, e.g. {"approve": "YES"}
+    outputParameters: str | None = None
+    phase: str | None = None
+    message: str | None = None
 
 
 class WorkflowRetryRequest(NamedRequest):

@@ -29,6 +29,7 @@ from conveyor.api.models import (
     WorkflowResubmitRequest,
     WorkflowResumeRequest,
     WorkflowRetryRequest,
+    WorkflowSetRequest,
     WorkflowStopRequest,
 )
 from conveyor.errors import InvalidInput, NotFound
@@ -161,6 +162,16 @@ async def suspend_workflow(namespace: str, name: str, service: ServiceDep, auth:
                            body: Annotated[NamedRequest | None, Body()] = None) -> JSONResponse:
     require(auth, namespace, "suspend")
     return reply(service.control(namespace, name, {"type": "suspend"}))
+
+
+@router.put(f"{_BASE}/{{name}}/set", response_model=Workflow,
+            summary="Set a suspended node's output parameters, and end it with a phase")
+async def set_workflow(namespace: str, name: str, service: ServiceDep, auth: Auth,
+                       body: Annotated[WorkflowSetRequest | None, Body()] = None) -> JSONResponse:
+    require(auth, namespace, "set")
+    body = body or WorkflowSetRequest()
+    return reply(service.set_node(namespace, name, selector=body.nodeFieldSelector or "",
+                                  output_parameters=body.outputParameters, phase=body.phase, message=body.message))
 
 
 @router.put(f"{_BASE}/{{name}}/retry", response_model=Workflow,

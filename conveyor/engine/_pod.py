@@ -211,6 +211,7 @@ class RetryCtl(Ctl):
 
 class SuspendCtl(Ctl):
     def start(self) -> None:
+        self.supplied = {}
         self.mark_running()
         duration = (self.tmpl.get("suspend") or {}).get("duration")
         if duration not in (None, ""):
@@ -221,9 +222,13 @@ class SuspendCtl(Ctl):
                 return
             self.m.set_timer(f"suspend:{self.node.id}", self.m.now + seconds, lambda: self.resume({}))
 
+    #: outputs supplied ahead of the resume (Argo's `node set --output-parameter`)
+    supplied: dict[str, Any]
+
     def resume(self, parameters: Mapping[str, Any]) -> None:
         if self.done:
             return
+        parameters = {**self.supplied, **parameters}
         params = []
         for p in (self.tmpl.get("outputs") or {}).get("parameters") or []:
             vf = p.get("valueFrom") or {}

@@ -107,6 +107,8 @@ class Machine:
             self.suspended = True
         elif kind == "resume":
             self._resume(event.get("node"), event.get("parameters") or {})
+        elif kind == "set":
+            self._set(event)
         elif kind in ("stop", "terminate"):
             self._shutdown(kind, event.get("message") or "")
         else:
@@ -557,6 +559,24 @@ class Machine:
             n = ctl.node
             if target in (None, "", n.id, n.name, n.display_name):
                 ctl.resume(parameters)
+
+    def _set(self, event: Mapping[str, Any]) -> None:
+        """Argo's `node set`: supply a suspended node's outputs, and end it when a phase is given."""
+        from conveyor.engine._pod import SuspendCtl
+        from conveyor.engine.retry import match_selector
+
+        selector = event.get("selector") or ""
+        for ctl in self._active_ctls():
+            if not isinstance(ctl, SuspendCtl) or not ctl.started or ctl.done:
+                continue
+            if not match_selector(ctl.node.to_status(), selector):
+                continue
+            ctl.supplied.update(event.get("parameters") or {})
+            phase = event.get("phase")
+            if phase == "Succeeded":
+                ctl.resume({})
+            elif phase in ("Failed", "Error"):
+                ctl.finish(phase, event.get("message") or f"set to {phase}")
 
     def _active_ctls(self) -> list[Ctl]:
         out: list[Ctl] = []

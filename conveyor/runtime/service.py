@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import shutil
 from collections.abc import Callable, Mapping
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.config import Settings
-from conveyor.engine.retry import pods_to_rerun, retry_events
+from conveyor.engine.retry import match_selector, pods_to_rerun, retry_events
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.runtime.prepare import prepare_workflow
@@ -147,6 +148,30 @@ class Service:
         else:  # run by another process (a `conveyor run`): leave it a request
             self.store.add_request(namespace, name, event)
         return wf
+
+    def set_node(
+        self, namespace: str, name: str, *, selector: str, output_parameters: str | None = None,
+        phase: str | None = None, message: str | None = None,
+    ) -> dict[str, Any]:
+        """Argo's `node set`: outputs for, and optionally the end of, suspended nodes the selector names."""
+        if not selector:
+            raise InvalidInput("set needs a nodeFieldSelector naming the suspended node, e.g. displayName=approve")
+        if phase not in (None, "", "Succeeded", "Failed", "Error"):
+            raise InvalidInput(f"phase {phase!r} cannot be set; use Succeeded, Failed or Error")
+        try:
+            params = json.loads(output_parameters) if output_parameters else {}
+        except ValueError:
+            raise InvalidInput(f'outputParameters {output_parameters!r} is not a JSON object such as {{"approve": "YES"}}') from None
+        if not isinstance(params, dict):
+            raise InvalidInput('outputParameters must be a JSON object such as {"approve": "YES"}')
+        wf = self.store.get_workflow(namespace, name)
+        nodes = (wf.get("status") or {}).get("nodes") or {}
+        if not any(n.get("type") == "Suspend" and n.get("phase") == "Running" and match_selector(n, selector)
+                   for n in nodes.values()):
+            raise InvalidInput(f"nodeFieldSelector {selector!r} names no suspended node of workflow {name!r}")
+        event = {"type": "set", "selector": selector, "parameters": {k: str(v) for k, v in params.items()},
+                 "phase": phase or None, "message": message or ""}
+        return self.control(namespace, name, event)
 
     async def wait(self, namespace: str, name: str, timeout_s: float | None = None) -> dict[str, Any]:
         task = self.tasks.get((namespace, name))

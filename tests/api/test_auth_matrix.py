@@ -46,6 +46,7 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/api/v1/workflows/{namespace}/{name}/terminate"): ("ns", "write"),
     ("PUT", "/api/v1/workflows/{namespace}/{name}/resume"): ("ns", "write"),
     ("PUT", "/api/v1/workflows/{namespace}/{name}/suspend"): ("ns", "write"),
+    ("PUT", "/api/v1/workflows/{namespace}/{name}/set"): ("ns", "write"),
     ("PUT", "/api/v1/workflows/{namespace}/{name}/retry"): ("ns", "write"),
     ("PUT", "/api/v1/workflows/{namespace}/{name}/resubmit"): ("ns", "write"),
     ("POST", "/api/v1/workflows/{namespace}/submit"): ("ns", "write"),

@@ -132,3 +132,26 @@ def test_retry_reruns_the_failed_node_and_resubmit_makes_a_new_workflow(client: 
     assert new["metadata"]["name"].startswith("flaky-")
     assert new["metadata"]["labels"]["workflows.argoproj.io/resubmitted-from-workflow"] == "flaky"
     assert wait_done(client, new["metadata"]["name"])["status"]["phase"] == "Succeeded"
+
+
+def test_set_supplies_a_suspended_nodes_outputs_and_ends_it(client: httpx.Client) -> None:
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "gate"}, "spec": {
+        "entrypoint": "main",
+        "templates": [
+            {"name": "main", "steps": [[{"name": "approve", "template": "approve"}],
+                                       [{"name": "say", "template": "say", "arguments": {"parameters": [
+                                           {"name": "m", "value": "{{steps.approve.outputs.parameters.answer}}"}]}}]]},
+            {"name": "approve", "suspend": {}, "outputs": {"parameters": [{"name": "answer", "valueFrom": {"supplied": {}}}]}},
+            {"name": "say", "inputs": {"parameters": [{"name": "m"}]},
+             "container": {"image": "busybox", "command": ["echo", "{{inputs.parameters.m}}"]}},
+        ]}}
+    create(client, wf)
+    wait_for(lambda: running(client, "gate", "approve"), "the suspend node")
+    bad = client.put("/api/v1/workflows/default/gate/set", json={"nodeFieldSelector": "displayName=nope"})
+    assert bad.status_code == 400 and "names no suspended node" in bad.json()["message"]
+    r = client.put("/api/v1/workflows/default/gate/set", json={
+        "nodeFieldSelector": "displayName=approve", "outputParameters": '{"answer": "shipped"}', "phase": "Succeeded"})
+    assert r.status_code == 200, r.text
+    done = wait_done(client, "gate")
+    assert done["status"]["phase"] == "Succeeded"
+    assert node(done, "say")["outputs"]["result"] == "shipped"  # type: ignore[index]

@@ -633,3 +633,26 @@ spec:
     assert s.launched() == ["a"] and s.node("a").phase == "Succeeded"  # the running pod finished
     s.send({"type": "resume"})
     assert s.run().phase == "Succeeded" and s.launched() == ["a", "b"]
+
+
+def test_node_set_supplies_outputs_then_resumes() -> None:
+    s = sim("""
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: approve, template: approve}
+    - - {name: deploy, template: t, when: "{{steps.approve.outputs.parameters.ok}} == YES"}
+  - name: approve
+    suspend: {}
+    outputs: {parameters: [{name: ok, valueFrom: {supplied: {}}}]}
+  - name: t
+    container: {image: busybox, command: [true]}
+""")
+    s.run()
+    s.send({"type": "set", "selector": "displayName=approve", "parameters": {"ok": "YES"}})
+    assert s.node("approve").phase == "Running"  # outputs supplied, still waiting
+    s.send({"type": "set", "selector": "displayName=approve", "phase": "Succeeded"})
+    assert s.run().phase == "Succeeded"
+    assert s.node("deploy").phase == "Succeeded"
