@@ -155,3 +155,26 @@ def test_set_supplies_a_suspended_nodes_outputs_and_ends_it(client: httpx.Client
     done = wait_done(client, "gate")
     assert done["status"]["phase"] == "Succeeded"
     assert node(done, "say")["outputs"]["result"] == "shipped"  # type: ignore[index]
+
+
+def test_retry_with_restart_successful_reruns_the_selected_node(client: httpx.Client, settings: Any) -> None:
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "rerun"}, "spec": {
+        "entrypoint": "main",
+        "templates": [
+            {"name": "main", "steps": [[{"name": "first", "template": "say"}], [{"name": "second", "template": "say"}]]},
+            {"name": "say", "container": {"image": "busybox", "command": ["echo", "{{pod.name}}"]}},
+        ]}}
+    create(client, wf)
+    before = wait_done(client, "rerun")
+    assert before["status"]["phase"] == "Succeeded"
+    bad = client.put("/api/v1/workflows/default/rerun/retry", json={"restartSuccessful": True})
+    assert bad.status_code == 400 and "nodeFieldSelector" in bad.json()["message"]
+    r = client.put("/api/v1/workflows/default/rerun/retry",
+                   json={"restartSuccessful": True, "nodeFieldSelector": "displayName=second"})
+    assert r.status_code == 200, r.text
+    after = wait_done(client, "rerun")
+    assert after["status"]["phase"] == "Succeeded"
+    assert node(after, "first")["finishedAt"] == node(before, "first")["finishedAt"]  # type: ignore[index]
+    logs = settings.logs_dir / "default" / "rerun"
+    runs = {name: len(list(logs.glob(f"{node(after, name)['id']}-*/main.log"))) for name in ("first", "second")}  # type: ignore[index]
+    assert runs == {"first": 1, "second": 2}
