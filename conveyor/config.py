@@ -1,7 +1,9 @@
 """Settings: one typed object, built once from the environment and passed in.
 
 Every variable conveyor reads is declared in `VARIABLES`, so `conveyor config`
-(a later issue) can print them all with their defaults and meaning.
+prints them all with their defaults and meaning. Besides its own `CONVEYOR_*`
+ones, conveyor reads the variables the seed platform's pipelines are configured
+with (`PIPELINE_*`, `WORKFLOW_*`, `REGISTRY_PULL_SECRET`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from conveyor.errors import InvalidInput
 
-__all__ = ["Settings", "VARIABLES"]
+__all__ = ["Settings", "VARIABLES", "SECRET_VARIABLES", "mask"]
 
 #: name -> (default, what it is for)
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -30,7 +32,28 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
     ),
+    "PIPELINE_HOST": ("http://127.0.0.1:2746", "the Argo (or conveyor) server pipelines are submitted to"),
+    "PIPELINE_NS": ("default", "namespace pipelines are submitted to"),
+    "PIPELINE_TOKEN": ("", "bearer token for that server (conveyor token create; empty: no auth)"),
+    "WORKFLOW_NS": ("", "namespace a pipeline's workflows run in (empty: PIPELINE_NS)"),
+    "WORKFLOW_SA": ("", "service account a pipeline's workflows run as (kept for Argo on Kubernetes)"),
+    "REGISTRY_PULL_SECRET": ("", "image pull secret a pipeline's workflows name (imagePullSecrets)"),
+    "WORKFLOW_NODE_SELECTOR_KEY": ("", "node selector label key for a pipeline's tasks"),
+    "WORKFLOW_NODE_SELECTOR_VALUE": ("", "node selector value for regular tasks"),
+    "WORKFLOW_NODE_SELECTOR_VALUE_SMALL": ("", "node selector value for small tasks"),
+    "WORKFLOW_NODE_TOLERATION_KEY": ("", "toleration key for a pipeline's tasks"),
+    "WORKFLOW_NODE_TOLERATION_VALUE": ("", "toleration value for a pipeline's tasks"),
 }
+
+#: variables whose values are never printed whole
+SECRET_VARIABLES = frozenset({"PIPELINE_TOKEN"})
+
+
+def mask(value: str) -> str:
+    """A secret as `conveyor config` shows it: enough to recognise, never enough to use."""
+    if not value:
+        return ""
+    return f"{value[:4]}… ({len(value)} characters)" if len(value) > 8 else "****"
 
 
 def _env(env: Mapping[str, str], name: str) -> str:

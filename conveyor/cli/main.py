@@ -51,12 +51,14 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from conveyor.cli import _control, _lint, _run, _template, _token
+    from conveyor.cli import _config, _control, _lint, _run, _template, _token
 
     cli.add_command(_lint.lint)
     cli.add_command(_run.run)
     cli.add_command(_template.template)
     cli.add_command(_token.token)
+    cli.add_command(_config.config)
+    cli.add_command(_config.env)
     for command in (_control.resume, _control.stop, _control.terminate):
         cli.add_command(command)
     from conveyor.cli import _server  # FastAPI and uvicorn load only when `server` runs
