@@ -14,26 +14,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from conveyor.errors import InvalidInput, NotFound
+from conveyor.errors import NotFound
 from conveyor.store._db import Database
-from conveyor.store._labels import Requirement, parse_selector
-from conveyor.store._rows import decode_token, dump, encode_token, workflow_row
+from conveyor.store._listing import ARCHIVED, list_page
+from conveyor.store._rows import dump, workflow_row
 
 __all__ = ["ArchiveStore"]
 
 Page = tuple[list[dict[str, Any]], str | None]
-
-
-def _label_clause(req: Requirement) -> tuple[str, list[str]]:
-    """SQL for one selector requirement against the `archived_workflows a` row."""
-    sql = "EXISTS (SELECT 1 FROM archived_workflow_labels l WHERE l.uid = a.uid AND l.key = ?"
-    params = [req.key]
-    if req.values and req.op != "exists":
-        sql += " AND l.value IN (" + ",".join("?" * len(req.values)) + ")"
-        params += req.values
-    sql += ")"
-    # `!=`, `notin` and `!key` also hold when the label is absent, as in Kubernetes.
-    return ("NOT " + sql if req.op in ("!=", "notin", "!exists") else sql), params
 
 
 def _not_found(uid: str) -> NotFound:
@@ -80,43 +68,8 @@ class ArchiveStore:
         The continue token carries (created_at, name, uid): uid, not namespace,
         breaks ties here, since it is what makes an archived row unique.
         """
-        if limit is not None and limit < 0:
-            raise InvalidInput(f"limit={limit} is negative; use a positive number or 0 for no limit")
-        where: list[str] = []
-        params: list[Any] = []
-        if namespace is not None:
-            where.append("a.namespace = ?")
-            params.append(namespace)
-        if isinstance(phases, str):
-            phases = [phases]
-        if phases:
-            where.append("a.phase IN (" + ",".join("?" * len(phases)) + ")")
-            params += phases
-        if name_prefix:
-            # Not LIKE: that is case-insensitive and treats % and _ as wildcards.
-            where.append("substr(a.name, 1, ?) = ?")
-            params += [len(name_prefix), name_prefix]
-        for req in parse_selector(label_selector):
-            clause, values = _label_clause(req)
-            where.append(clause)
-            params += values
-        if continue_token:
-            where.append("(a.created_at, a.name, a.uid) < (?, ?, ?)")
-            params += decode_token(continue_token)
-        sql = "SELECT a.body, a.created_at, a.name, a.uid FROM archived_workflows a"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY a.created_at DESC, a.name DESC, a.uid DESC"
-        if limit:
-            sql += " LIMIT ?"
-            params.append(limit + 1)  # one extra row tells whether another page exists
-        with self._db.read() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        token = None
-        if limit and len(rows) > limit:
-            rows = rows[:limit]
-            token = encode_token(rows[-1][1], rows[-1][2], rows[-1][3])
-        return [json.loads(r[0]) for r in rows], token
+        return list_page(self._db, ARCHIVED, namespace=namespace, label_selector=label_selector, phases=phases,
+                         name_prefix=name_prefix, limit=limit, continue_token=continue_token)
 
     def find_archived(self, uid: str) -> dict[str, Any] | None:
         with self._db.read() as conn:

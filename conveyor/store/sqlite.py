@@ -22,13 +22,11 @@ from typing import Any
 
 from conveyor.errors import AlreadyExists, InvalidInput, NotFound
 from conveyor.store._db import Database, store_error
-from conveyor.store._labels import Requirement, parse_selector
+from conveyor.store._listing import LIVE, list_page
 from conveyor.store._rows import (
     TEMPLATE_PLURALS,
     WorkflowRow,
-    decode_token,
     dump,
-    encode_token,
     template_key,
     workflow_row,
 )
@@ -48,21 +46,6 @@ def _copy(obj: Any, what: str) -> Any:
 
 def _not_found(name: str) -> NotFound:
     return NotFound(f'{_WORKFLOWS} "{name}" not found')
-
-
-def _label_clause(req: Requirement) -> tuple[str, list[str]]:
-    """SQL for one selector requirement against the `workflows w` row."""
-    sql = (
-        "EXISTS (SELECT 1 FROM workflow_labels l"
-        " WHERE l.namespace = w.namespace AND l.name = w.name AND l.key = ?"
-    )
-    params = [req.key]
-    if req.values and req.op != "exists":
-        sql += " AND l.value IN (" + ",".join("?" * len(req.values)) + ")"
-        params += req.values
-    sql += ")"
-    # `!=`, `notin` and `!key` also hold when the label is absent, as in Kubernetes.
-    return ("NOT " + sql if req.op in ("!=", "notin", "!exists") else sql), params
 
 
 class Store(TokenStore, ArchiveStore):
@@ -198,45 +181,8 @@ class Store(TokenStore, ArchiveStore):
 
         `limit` None or 0 means no limit, as in Kubernetes' listOptions.
         """
-        where: list[str] = []
-        params: list[Any] = []
-        if namespace is not None:
-            where.append("w.namespace = ?")
-            params.append(namespace)
-        if isinstance(phases, str):
-            phases = [phases]
-        if phases:
-            where.append("w.phase IN (" + ",".join("?" * len(phases)) + ")")
-            params += phases
-        if name_prefix:
-            # Not LIKE: that is case-insensitive and treats % and _ as wildcards.
-            where.append("substr(w.name, 1, ?) = ?")
-            params += [len(name_prefix), name_prefix]
-        for req in parse_selector(label_selector):
-            clause, values = _label_clause(req)
-            where.append(clause)
-            params += values
-        if continue_token:
-            where.append("(w.created_at, w.name, w.namespace) < (?, ?, ?)")
-            params += decode_token(continue_token)
-        if limit is not None and limit < 0:
-            raise InvalidInput(
-                f"limit={limit} is negative; use a positive number or 0 for no limit"
-            )
-        sql = "SELECT w.body, w.created_at, w.name, w.namespace FROM workflows w"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY w.created_at DESC, w.name DESC, w.namespace DESC"
-        if limit:
-            sql += " LIMIT ?"
-            params.append(limit + 1)  # one extra row tells whether another page exists
-        with self._db.read() as conn:
-            rows = conn.execute(sql, params).fetchall()
-        token = None
-        if limit and len(rows) > limit:
-            rows = rows[:limit]
-            token = encode_token(rows[-1][1], rows[-1][2], rows[-1][3])
-        return [json.loads(r[0]) for r in rows], token
+        return list_page(self._db, LIVE, namespace=namespace, label_selector=label_selector, phases=phases,
+                         name_prefix=name_prefix, limit=limit, continue_token=continue_token)
 
     def delete_workflow(self, namespace: str, name: str) -> None:
         """Delete a workflow; its labels, events and log index rows go with it (ON DELETE CASCADE)."""
