@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -75,3 +78,35 @@ async def drive(
         return await asyncio.wait_for(runner.run(), timeout_s)
     finally:
         await executor.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def start_server(*args: str, port: int | None = None, new_session: bool = False) -> tuple[subprocess.Popen[str], str]:
+    """`conveyor server ARGS` as users start it, on a free port; (process, base URL) once
+    /api/v1/version answers. Fails the test with the server's stderr if it never does."""
+    import httpx
+
+    port = port or free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port), *args], cwd=ROOT,
+                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=new_session)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/api/v1/version", timeout=1).status_code == 200:
+                return proc, url
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"conveyor server did not come up: {proc.communicate()[1][-2000:]}")
+        time.sleep(0.05)

@@ -26,7 +26,7 @@ def match_selector(node: Mapping[str, Any], selector: str) -> bool:
     for term in filter(None, (t.strip() for t in selector.split(","))):
         negate = "!=" in term
         field, _, value = term.partition("!=" if negate else "=")
-        field = field.strip().removeprefix("inputs.") if field.strip() != "inputs" else field
+        field = field.strip()
         if field not in _SELECTOR_FIELDS:
             raise InvalidInput(
                 f"nodeFieldSelector {selector!r}: field {field!r} is not supported; use one of {sorted(_SELECTOR_FIELDS)}"
@@ -48,7 +48,7 @@ def pods_to_rerun(
             prefix = f"{node.get('name')}("
             attempts = [c for c in node.get("children") or [] if str(nodes.get(c, {}).get("name", "")).startswith(prefix)]
             for old in attempts[:-1]:
-                superseded |= _below(nodes, old)
+                superseded |= _reachable(nodes, old)
     rerun = {
         nid for nid, n in nodes.items()
         if n.get("type") == "Pod" and n.get("phase") in ("Failed", "Error") and nid not in superseded
@@ -56,12 +56,13 @@ def pods_to_rerun(
     if restart_successful and selector:
         for nid, node in nodes.items():
             if match_selector(node, selector):
-                rerun |= {d for d in _downstream(nodes, nid) if nodes[d].get("type") == "Pod"}
+                rerun |= {d for d in _reachable(nodes, nid) if nodes[d].get("type") == "Pod"}
     return rerun
 
 
-def _below(nodes: Mapping[str, Mapping[str, Any]], start: str) -> set[str]:
-    """`start` and the nodes inside it (same boundary chain), following children."""
+def _reachable(nodes: Mapping[str, Mapping[str, Any]], start: str) -> set[str]:
+    """`start` and every node reachable through `children`: what runs inside it and,
+    since children edges also lead to the next step group or dependent task, after it."""
     seen, stack = set(), [start]
     while stack:
         nid = stack.pop()
@@ -70,12 +71,6 @@ def _below(nodes: Mapping[str, Mapping[str, Any]], start: str) -> set[str]:
         seen.add(nid)
         stack.extend(nodes[nid].get("children") or [])
     return seen
-
-
-def _downstream(nodes: Mapping[str, Mapping[str, Any]], start: str) -> set[str]:
-    # children edges run from a node to what comes after it (next step group, dependent
-    # task), so everything reachable must run again once `start` does.
-    return _below(nodes, start)
 
 
 def retry_events(events: Sequence[Mapping[str, Any]], rerun: set[str]) -> list[dict[str, Any]]:

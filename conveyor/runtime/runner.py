@@ -93,7 +93,6 @@ class WorkflowRunner:
         self.handles: dict[str, TaskHandle] = {}
         self.tasks: set[asyncio.Task[None]] = set()
         self.timers: dict[str, asyncio.TimerHandle] = {}
-        self.launches = 0
         self._slots = asyncio.Semaphore(settings.effective_max_parallel_tasks())
         self._last_persist = 0.0
         self._dirty = False
@@ -172,7 +171,6 @@ class WorkflowRunner:
         task.add_done_callback(self.tasks.discard)
 
     async def _run_task(self, node_id: str, plan: dict[str, Any]) -> None:
-        self.launches += 1
         # Unique across restarts too: a relaunched task never reuses a log folder.
         key = f"{node_id}-{uuid.uuid4().hex[:8]}"
         stage = self.settings.scratch_dir / f"{key}.in"

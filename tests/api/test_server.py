@@ -3,7 +3,6 @@ plain HTTP and with Hera's WorkflowsService, then stopped with SIGTERM."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess
@@ -19,14 +18,7 @@ from conveyor.config import Settings
 from conveyor.runtime import prepare_workflow
 from conveyor.store import Store
 from tests.api.conftest import manifest
-from tests.conftest import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.conftest import ROOT, start_server
 
 
 class Started:
@@ -41,21 +33,7 @@ def server(settings: Settings) -> Iterator[Started]:
     wf, _ = prepare_workflow(manifest("echo resumed", name="left-over"), templates=store, namespace="default")
     store.create_workflow(wf)
     store.close()
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/version", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"conveyor server did not come up: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.05)
+    proc, url = start_server()
     started = Started(proc, url)
     yield started
     if proc.poll() is None:

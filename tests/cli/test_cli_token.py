@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -19,7 +14,7 @@ from conveyor.cli._server import choose_auth_mode, is_loopback
 from conveyor.errors import InvalidInput
 from conveyor.store import Store
 from tests.cli.test_cli import invoke
-from tests.conftest import ROOT
+from tests.conftest import start_server
 
 
 def test_create_prints_the_token_once_and_list_never_shows_it(conveyor_home: Path) -> None:
@@ -111,29 +106,10 @@ def test_server_refuses_a_public_address_without_auth(conveyor_home: Path) -> No
     assert "Traceback" not in out + err
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _run_server(*args: str) -> tuple[str, dict[str, int]]:
     """Start `conveyor server ARGS`, ask it a few things, stop it; its log and the statuses seen."""
-    port = _free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port), *args], cwd=ROOT,
-                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
+    proc, url = start_server(*args)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/v1/version", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "conveyor server did not come up"
-            time.sleep(0.05)
         statuses = {path: httpx.get(f"{url}{path}").status_code for path in ("/api/v1/workflows/default",)}
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=20)

@@ -4,14 +4,10 @@ No `from __future__ import annotations`: Hera reads the script functions'
 parameter types at runtime.
 """
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from hera.exceptions import AlreadyExists
 from hera.workflows import (
@@ -30,27 +26,12 @@ from hera.workflows.models import (
     WorkflowTemplateRef,
 )
 
-from tests.api.test_server import free_port
-from tests.conftest import ROOT
+from tests.conftest import start_server
 
 
 @pytest.fixture
 def service(conveyor_home: Path) -> Iterator[WorkflowsService]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port)], cwd=ROOT,
-                            env={**os.environ}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/v1/version", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"conveyor server did not come up: {proc.communicate()[1][-2000:]}")
-        time.sleep(0.05)
+    proc, url = start_server()
     yield WorkflowsService(host=url, namespace="default", verify_ssl=False)
     proc.terminate()
     proc.wait(timeout=30)

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from conveyor.store import Store
+from tests.conftest import start_server
 
 DRIVER = r"""
 import asyncio, json, sys
@@ -123,21 +124,8 @@ def test_a_workflow_driven_by_a_live_process_is_not_taken_over() -> None:
     assert not driver_alive({"metadata": {"annotations": {DRIVER_ANNOTATION: f"{other.pid}@{host}"}}})
 
 
-def _start_server(home: Path, port: int) -> subprocess.Popen[str]:
-    env = {**os.environ, "CONVEYOR_HOME": str(home)}
-    proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port)], env=env, text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    import httpx
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/version", timeout=1).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError(f"server did not start: {proc.stderr.read() if proc.stderr else ''}")
+def _start_server(port: int) -> subprocess.Popen[str]:
+    return start_server(port=port, new_session=True)[0]
 
 
 def test_sigkill_the_server_mid_dag_then_restart_it(conveyor_home: Path) -> None:
@@ -150,7 +138,7 @@ def test_sigkill_the_server_mid_dag_then_restart_it(conveyor_home: Path) -> None
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     base = f"http://127.0.0.1:{port}/api/v1/workflows/default"
-    server = _start_server(conveyor_home, port)
+    server = _start_server(port)
     try:
         r = httpx.post(base, json={"workflow": WORKFLOW}, timeout=10)
         assert r.status_code == 200, r.text
@@ -164,7 +152,7 @@ def test_sigkill_the_server_mid_dag_then_restart_it(conveyor_home: Path) -> None
     finally:
         os.killpg(server.pid, signal.SIGKILL)
         server.wait()
-    server = _start_server(conveyor_home, port)
+    server = _start_server(port)
     try:
         deadline = time.monotonic() + 60
         while (wf := httpx.get(f"{base}/crashy", timeout=5).json())["status"]["phase"] not in ("Succeeded", "Failed", "Error"):
