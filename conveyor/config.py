@@ -32,6 +32,9 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
     ),
+    "CONVEYOR_HOST": ("", "server the CLI and conveyor.couler talk to (wins over PIPELINE_HOST)"),
+    "CONVEYOR_TOKEN": ("", "bearer token for that server (wins over PIPELINE_TOKEN)"),
+    "CONVEYOR_VERIFY_SSL": ("true", "check the server's TLS certificate (false for self-signed test servers)"),
     "PIPELINE_HOST": ("http://127.0.0.1:2746", "the Argo (or conveyor) server pipelines are submitted to"),
     "PIPELINE_NS": ("default", "namespace pipelines are submitted to"),
     "PIPELINE_TOKEN": ("", "bearer token for that server (conveyor token create; empty: no auth)"),
@@ -46,7 +49,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
 }
 
 #: variables whose values are never printed whole
-SECRET_VARIABLES = frozenset({"PIPELINE_TOKEN"})
+SECRET_VARIABLES = frozenset({"PIPELINE_TOKEN", "CONVEYOR_TOKEN"})
 
 
 def mask(value: str) -> str:
@@ -94,6 +97,12 @@ class Settings:
         default_factory=lambda: {"argoproj/argosay": ("argosay",)}
     )
 
+    #: the server the CLI's client commands and conveyor.couler talk to (Argo Server REST API)
+    server_url: str = "http://127.0.0.1:2746"
+    server_namespace: str = "default"
+    server_token: str = ""
+    verify_ssl: bool = True
+
     #: semaphore name -> limit: "CONFIGMAP/KEY" for configMapKeyRef semaphores, "KEY" for database ones
     semaphore_limits: Mapping[str, int] = field(default_factory=dict)
 
@@ -136,6 +145,11 @@ class Settings:
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
+            server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
+            # an explicit CONVEYOR_NAMESPACE wins; its default does not hide PIPELINE_NS
+            server_namespace=env.get("CONVEYOR_NAMESPACE") or _env(env, "PIPELINE_NS"),
+            server_token=env.get("CONVEYOR_TOKEN") or env.get("PIPELINE_TOKEN", ""),
+            verify_ssl=_bool(env, "CONVEYOR_VERIFY_SSL"),
         )
 
 

@@ -14,9 +14,9 @@ RANK = {
     "spec": 2,
     "expr": 3,
     "engine": 4, "store": 4, "executors": 4,
-    "runtime": 5,
+    "runtime": 5, "client": 5,
     "api": 6, "ui": 6,
-    "cli": 7,  # the command line starts the server, so it sits above api/ and ui/
+    "cli": 7, "couler": 7,  # the command line starts the server, so it sits above api/ and ui/
     "__main__": 8,
 }
 
