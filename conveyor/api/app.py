@@ -26,6 +26,8 @@ from conveyor.api import (
     routes_archived,
     routes_cron,
     routes_info,
+    routes_kube,
+    routes_kube_discovery,
     routes_templates,
     routes_workflows,
     submit,
@@ -47,6 +49,9 @@ Requests and replies are Argo Server's: Argo's own clients (Hera's
 WorkflowsService, the argo CLI's HTTP mode) talk to it unchanged. Errors are
 gRPC-gateway bodies `{"code", "message", "details"}`. Logs and watches stream
 one JSON object per line, or server-sent events with `Accept: text/event-stream`.
+Workflows and CronWorkflows are also served at Kubernetes' paths
+(`/apis/argoproj.io/v1alpha1/...`), with Kubernetes' shapes and `Status`
+errors, for kubectl and Kubernetes clients pointed here by a kubeconfig.
 """
 
 
@@ -97,6 +102,6 @@ def create_app(service: Service, *, auth_mode: str = "server") -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
     for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron,
-                   routes_archived):
+                   routes_archived, routes_kube, routes_kube_discovery):
         app.include_router(module.router)
     return app

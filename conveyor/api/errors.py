@@ -4,7 +4,9 @@ One handler maps `ConveyorError` subclasses by the HTTP status and gRPC code
 each carries (409 / 6 for a duplicate name, 404 / 5 not found, 400 / 3
 invalid). FastAPI's own request validation (bad JSON, wrong types) and
 routing errors (unknown path, wrong method) come out in the same shape, so
-a client needs one error parser and never sees a traceback.
+a client needs one error parser and never sees a traceback. On the
+Kubernetes-style paths (`/apis/...`, see `kube.py`) the same errors come out
+as Kubernetes `Status` objects instead, which is what clients there parse.
 https://argo-workflows.readthedocs.io/en/latest/rest-api/
 """
 
@@ -19,7 +21,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from conveyor.errors import ConveyorError
+from conveyor.api import kube
+from conveyor.errors import ConveyorError, ManifestError, Problem
 
 __all__ = ["error_body", "install_error_handlers"]
 
@@ -34,9 +37,12 @@ def error_body(code: int, message: str) -> dict[str, Any]:
     return {"code": code, "message": message, "details": []}
 
 
-def _reply(status: int, code: int, message: str) -> JSONResponse:
+def _reply(request: Request, status: int, code: int, message: str, problems: Sequence[Problem] = ()) -> JSONResponse:
     # RFC 6750: a 401 names the scheme the client should authenticate with.
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if kube.is_kube_path(request.url.path):
+        status, body = kube.failure(request, status, message, problems)
+        return JSONResponse(body, status_code=status, headers=headers)
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
@@ -69,11 +75,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def conveyor_error(request: Request, exc: ConveyorError) -> JSONResponse:
         if exc.http_status >= 500:
             _log.error("%s %s failed: %s", request.method, request.url.path, exc.message)
-        return _reply(exc.http_status, exc.grpc_code, exc.message)
+        problems = exc.problems if isinstance(exc, ManifestError) else ()
+        return _reply(request, exc.http_status, exc.grpc_code, exc.message, problems)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _reply(400, 3, validation_message(exc.errors()))
+        return _reply(request, 400, 3, validation_message(exc.errors()))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -84,10 +91,10 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{where}: method not allowed on this route"
         else:
             message = f"{where}: {exc.detail}"
-        return _reply(exc.status_code, _GRPC_CODES.get(exc.status_code, 2), message)
+        return _reply(request, exc.status_code, _GRPC_CODES.get(exc.status_code, 2), message)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
         # A bug, not bad input: log the traceback here and keep it out of the reply.
         _log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return _reply(500, 13, f"internal error ({type(exc).__name__}); the server log has the details")
+        return _reply(request, 500, 13, f"internal error ({type(exc).__name__}); the server log has the details")

@@ -28,7 +28,8 @@ from tests.api.conftest import LiveServer
 
 NS, OTHER = "team-a", "team-b"
 #: (method, path) -> (scope, kind). Scope: "open" needs no token, "any" any live token,
-#: "ns" the namespace in the path, "cluster" a cluster-scoped object. Kind: read or write.
+#: "ns" the namespace in the path, "cluster" a cluster-scoped object, "all" every namespace
+#: at once (a '*' token). Kind: read or write.
 RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/openapi.json"): ("open", "read"),
     ("GET", "/docs"): ("open", "read"),
@@ -81,7 +82,25 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("PUT", "/api/v1/archived-workflows/{uid}/retry"): ("ns", "write"),
     ("GET", "/api/v1/archived-workflows-label-keys"): ("ns", "read"),
     ("GET", "/api/v1/archived-workflows-label-values"): ("ns", "read"),
+    # Kubernetes-style paths (routes_kube): the same actions as their /api/v1 twins.
+    ("GET", "/version"): ("open", "read"),
+    ("GET", "/apis"): ("any", "read"),
+    ("GET", "/apis/argoproj.io"): ("any", "read"),
+    ("GET", "/apis/argoproj.io/v1alpha1"): ("any", "read"),
+    ("POST", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows"): ("ns", "write"),
+    ("GET", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows"): ("ns", "read"),
+    ("GET", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows/{name}"): ("ns", "read"),
+    ("DELETE", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/workflows/{name}"): ("ns", "write"),
+    ("GET", "/apis/argoproj.io/v1alpha1/workflows"): ("all", "read"),
+    ("POST", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/cronworkflows"): ("ns", "write"),
+    ("GET", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/cronworkflows"): ("ns", "read"),
+    ("GET", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/cronworkflows/{name}"): ("ns", "read"),
+    ("PUT", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/cronworkflows/{name}"): ("ns", "write"),
+    ("DELETE", "/apis/argoproj.io/v1alpha1/namespaces/{namespace}/cronworkflows/{name}"): ("ns", "write"),
+    ("GET", "/apis/argoproj.io/v1alpha1/cronworkflows"): ("all", "read"),
 }
+#: the reason a Kubernetes Status gives for each HTTP status these tests expect
+KUBE_REASONS = {401: "Unauthorized", 403: "Forbidden"}
 
 
 def walk(routes: list[Any]) -> Iterator[Route]:
@@ -112,6 +131,8 @@ def body_for(route: Route) -> dict[str, Any] | None:
     params = getattr(getattr(route, "dependant", None), "body_params", [])
     if not params or not params[0].field_info.is_required():
         return None
+    if typing.get_origin(params[0].field_info.annotation) is dict:  # a Kubernetes route: the object itself
+        return {"metadata": {"name": "x"}}
     model = _model(params[0].field_info.annotation)
     assert model is not None, f"{route.path}: cannot build a body for {params[0].field_info.annotation}"
     return {name: ({"metadata": {"name": "x"}} if field.annotation is not str else "x")
@@ -162,7 +183,7 @@ def client(server: tuple[LiveServer, dict[str, str]]) -> Iterator[httpx.Client]:
 
 def test_every_route_has_a_rule(server: tuple[LiveServer, dict[str, str]]) -> None:
     routes = served(server[0])
-    assert len(routes) >= 42
+    assert len(routes) >= 57
     missing = sorted(f"{m} {p}" for m, p in routes if (m, p) not in RULES)
     assert missing == [], "routes without an auth rule here: give them Auth and require(), then a rule"
     stale = sorted(f"{m} {p}" for m, p in RULES if (m, p) not in routes)
@@ -170,15 +191,21 @@ def test_every_route_has_a_rule(server: tuple[LiveServer, dict[str, str]]) -> No
 
 
 def _expect_error(resp: httpx.Response, status: int, code: int, where: str) -> str:
+    """The message of an error reply: a gRPC-gateway body, or on Kubernetes paths a Status."""
     assert resp.status_code == status, f"{where}: {resp.status_code} {resp.text[:300]}"
     body = resp.json()
-    assert body["code"] == code and body["details"] == [], f"{where}: {body}"
+    if resp.url.path.startswith("/apis"):
+        assert body["kind"] == "Status" and body["apiVersion"] == "v1" and body["status"] == "Failure", body
+        assert body["code"] == status and body["reason"] == KUBE_REASONS[status], f"{where}: {body}"
+    else:
+        assert body["code"] == code and body["details"] == [], f"{where}: {body}"
     message: str = body["message"]
     return message
 
 
 def _expect_allowed(resp: httpx.Response, where: str) -> None:
-    assert resp.status_code in (200, 400, 404), f"{where}: {resp.status_code} {resp.text[:300]}"
+    # 201: a Kubernetes create; 422: a Kubernetes route found the placeholder manifest Invalid.
+    assert resp.status_code in (200, 201, 400, 404, 422), f"{where}: {resp.status_code} {resp.text[:300]}"
     if resp.status_code == 400:  # the route ran: a placeholder manifest, not a malformed request
         assert not resp.json()["message"].startswith("invalid request:"), f"{where}: {resp.text[:300]}"
 
@@ -210,22 +237,24 @@ def test_unknown_and_revoked_tokens_are_401(server: tuple[LiveServer, dict[str, 
         assert _expect_error(resp, 401, 16, where).startswith("unknown or revoked token")
 
 
-#: caller -> (namespaced read, namespaced write, cluster read, cluster write) in namespace NS
+#: caller -> (namespaced read, namespaced write, cluster read, cluster write, every-namespace read)
+#: in namespace NS
 ALLOWED = {
-    "read": (True, False, True, False),
-    "write": (True, True, True, False),
-    "admin": (True, True, True, False),  # an admin of some namespaces only: not cluster-scoped writes
-    "admin-all": (True, True, True, True),
-    "other": (False, False, True, False),  # a token for another namespace
+    "read": (True, False, True, False, False),
+    "write": (True, True, True, False, False),
+    "admin": (True, True, True, False, False),  # an admin of some namespaces only: not cluster-scoped writes
+    "admin-all": (True, True, True, True, True),
+    "other": (False, False, True, False, False),  # a token for another namespace
 }
 
 
 @pytest.mark.parametrize("caller", sorted(ALLOWED))
 def test_roles_and_namespaces(server: tuple[LiveServer, dict[str, str]], client: httpx.Client, caller: str) -> None:
     live, tokens = server
-    ns_read, ns_write, cl_read, cl_write = ALLOWED[caller]
+    ns_read, ns_write, cl_read, cl_write, all_read = ALLOWED[caller]
     allowed = {("ns", "read"): ns_read, ("ns", "write"): ns_write, ("cluster", "read"): cl_read,
-               ("cluster", "write"): cl_write, ("any", "read"): True, ("open", "read"): True}
+               ("cluster", "write"): cl_write, ("all", "read"): all_read, ("any", "read"): True,
+               ("open", "read"): True}
     for (method, path), route in served(live).items():
         resp = call(client, method, path, route, NS, f"Bearer {tokens[caller]}")
         scope, kind = RULES[method, path]
@@ -235,7 +264,9 @@ def test_roles_and_namespaces(server: tuple[LiveServer, dict[str, str]], client:
             continue
         message = _expect_error(resp, 403, 7, where)
         assert message.startswith('token "'), message
-        if scope == "ns" and caller == "other":
+        if scope == "all":
+            assert "of every namespace" in message and "/namespaces/NAMESPACE/" in message, message
+        elif scope == "ns" and caller == "other":
             assert f'in namespace "{NS}"' in message and "not one of the token's namespaces" in message
         elif scope == "ns":
             assert "role read" in message and f"may not {route.name.split('_')[0]} " in message, message
@@ -260,3 +291,17 @@ def test_listing_archived_workflows_of_every_namespace_takes_a_star_token(
     assert client.get(path, headers={"Authorization": f"Bearer {tokens['admin-all']}"}).status_code == 200
     assert client.get(path, params={"namespace": NS},
                       headers={"Authorization": f"Bearer {tokens['read']}"}).status_code == 200
+
+
+def test_kubernetes_paths_deny_with_a_status_naming_the_resource(server: tuple[LiveServer, dict[str, str]],
+                                                                 client: httpx.Client) -> None:
+    tokens = server[1]
+    path = f"/apis/argoproj.io/v1alpha1/namespaces/{NS}/cronworkflows"
+    resp = client.post(path, json={"metadata": {"name": "c"}}, headers={"Authorization": f"Bearer {tokens['read']}"})
+    message = _expect_error(resp, 403, 7, path)
+    assert "may not create cronworkflows" in message and "role read" in message
+    assert resp.json()["details"] == {"group": "argoproj.io", "kind": "cronworkflows"}
+    resp = client.get(f"{path}/c", headers={"Authorization": f"Bearer {tokens['other']}"})
+    assert f'may not get cronworkflows in namespace "{NS}"' in _expect_error(resp, 403, 7, path)
+    assert resp.json()["details"] == {"name": "c", "group": "argoproj.io", "kind": "cronworkflows"}
+    assert _expect_error(client.get("/apis"), 401, 16, "/apis") == TOKEN_REQUIRED
