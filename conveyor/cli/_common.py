@@ -1,26 +1,45 @@
-"""What several commands share: settings, the store, reading manifests."""
+"""What several commands share: settings, the store, reading manifests.
+
+The store and conveyor.spec are imported where used, so commands that need
+neither start fast (see `main._LazyGroup`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conveyor.config import Settings
-from conveyor.spec import load_file
-from conveyor.store import Store
 
-__all__ = ["open_store", "read_manifests", "OverlayLookup", "TEMPLATE_KINDS"]
+if TYPE_CHECKING:
+    from conveyor.store import Store
+
+__all__ = ["open_store", "read_manifests", "parse_pairs", "OverlayLookup", "TEMPLATE_KINDS"]
 
 TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 
 
 def open_store(settings: Settings) -> Store:
+    from conveyor.store import Store
+
     settings.home.mkdir(parents=True, exist_ok=True)
     return Store.open(settings.db_path)
 
 
 def read_manifests(path: str, settings: Settings) -> list[dict[str, Any]]:
+    # Imported here: conveyor.spec loads Hera's models, which only manifest-reading commands need.
+    from conveyor.spec import load_file
+
     return load_file(path, max_bytes=settings.max_manifest_bytes) if _takes_max(load_file) else load_file(path)
+
+
+def parse_pairs(pairs: Sequence[str], what: str = "parameter") -> dict[str, str]:
+    """["a=1", "b=x=y"] -> {"a": "1", "b": "x=y"}: the runtime's parser, imported only when there is input."""
+    if not pairs:
+        return {}
+    from conveyor.runtime import parse_parameters
+
+    return parse_parameters(list(pairs), what)
 
 
 def _takes_max(fn: Any) -> bool:

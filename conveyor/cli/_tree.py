@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-__all__ = ["render_workflow", "ICONS", "duration_s"]
+__all__ = ["render_workflow", "children_of", "ICONS", "duration_s", "human", "timestamp"]
 
 ICONS = {
     "Succeeded": ("✔", "green"),
@@ -26,21 +26,26 @@ _CONTAINERS = ("StepGroup", "TaskGroup", "Retry", "Steps", "DAG")
 _MAX_TREE_NODES = 300
 
 
-def _ts(value: str | None) -> float | None:
+def timestamp(value: str | None) -> float | None:
+    """Seconds since the epoch of an RFC 3339 time (Argo writes UTC, `...Z`); None when absent or unreadable."""
     if not value:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").timestamp()
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).timestamp()
 
 
 def duration_s(obj: Mapping[str, Any], now: float) -> float | None:
-    start = _ts(obj.get("startedAt"))
+    start = timestamp(obj.get("startedAt"))
     if start is None:
         return None
-    end = _ts(obj.get("finishedAt")) or now
+    end = timestamp(obj.get("finishedAt")) or now
     return max(0.0, end - start)
 
 
-def _fmt(seconds: float | None) -> str:
+def human(seconds: float | None) -> str:
     if seconds is None:
         return ""
     seconds = int(seconds)
@@ -59,25 +64,17 @@ def _label(node: Mapping[str, Any], now: float) -> Text:
     if node.get("templateName") and node.get("type") not in ("StepGroup",):
         text.append(f"  {node['templateName']}", style="dim")
     if node.get("type") == "Pod":
-        text.append(f"  {_fmt(duration_s(node, now))}", style="dim")
+        text.append(f"  {human(duration_s(node, now))}", style="dim")
     if node.get("message") and node.get("phase") not in ("Succeeded", "Running"):
         text.append(f"  {node['message']}", style=style or "dim")
     return text
 
 
-def render_workflow(wf: Mapping[str, Any], now: float) -> Table | Tree:
-    meta, status = wf.get("metadata") or {}, wf.get("status") or {}
-    nodes: dict[str, dict[str, Any]] = status.get("nodes") or {}
-    phase = status.get("phase", "Pending")
-    icon, style = ICONS.get(phase, ("?", ""))
-    head = Text()
-    head.append(f"{icon} {meta.get('name', '')}", style=f"bold {style}")
-    head.append(f"  {phase}  {status.get('progress', '')}  {_fmt(duration_s(status, now))}", style="dim")
-    if status.get("message"):
-        head.append(f"  {status['message']}", style=style)
-    tree = Tree(head)
-    if not nodes:
-        return tree
+def children_of(nodes: Mapping[str, Mapping[str, Any]]) -> dict[str | None, list[str]]:
+    """parent node ID (None for the roots) -> child IDs, in the nodes' order.
+
+    A node's parent is the steps/DAG/group/retry node listing it as a child, else its boundary.
+    """
     parent: dict[str, str] = {}
     for nid, node in nodes.items():
         if node.get("type") in _CONTAINERS:
@@ -87,6 +84,23 @@ def render_workflow(wf: Mapping[str, Any], now: float) -> Table | Tree:
     for nid, node in nodes.items():
         p = parent.get(nid) or node.get("boundaryID")
         kids.setdefault(p if p in nodes else None, []).append(nid)
+    return kids
+
+
+def render_workflow(wf: Mapping[str, Any], now: float) -> Table | Tree:
+    meta, status = wf.get("metadata") or {}, wf.get("status") or {}
+    nodes: dict[str, dict[str, Any]] = status.get("nodes") or {}
+    phase = status.get("phase", "Pending")
+    icon, style = ICONS.get(phase, ("?", ""))
+    head = Text()
+    head.append(f"{icon} {meta.get('name', '')}", style=f"bold {style}")
+    head.append(f"  {phase}  {status.get('progress', '')}  {human(duration_s(status, now))}", style="dim")
+    if status.get("message"):
+        head.append(f"  {status['message']}", style=style)
+    tree = Tree(head)
+    if not nodes:
+        return tree
+    kids = children_of(nodes)
     big = len(nodes) > _MAX_TREE_NODES
     if big:
         counts: dict[str, int] = {}

@@ -1,7 +1,13 @@
 """`conveyor`: the command line. Parse, call, print; exit 0 / 1 / 2.
 
 Exit codes: 0 the workflow Succeeded (or lint found nothing), 1 it Failed or
-ended in Error, 2 the input was invalid (every problem is listed).
+ended in Error (or the server answered with an error), 2 the input was
+invalid (every problem is listed). Errors are one line on stderr, never a
+traceback.
+
+`run`, `lint`, `server`, `token`, `config` and `env` work on this machine;
+the others are clients of an Argo Server (`conveyor server` or a real one),
+see `_target` for where they connect and their no-server fallback.
 """
 
 from __future__ import annotations
@@ -9,13 +15,15 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
+from importlib import import_module
 from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from conveyor import __version__
-from conveyor.errors import ConveyorError, InvalidInput, ManifestError
+from conveyor.errors import ConveyorError, InvalidInput
 
 __all__ = ["main", "cli"]
 
@@ -31,39 +39,55 @@ def handle_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ManifestError as exc:
-            err.print(f"[red]invalid:[/red] {exc.message}", markup=True)
-            sys.exit(2)
-        except InvalidInput as exc:
-            err.print(f"[red]invalid:[/red] {exc.message}", markup=True)
+        except InvalidInput as exc:  # ManifestError too: its message lists every problem
+            err.print(f"[red]invalid:[/red] {escape(exc.message)}", markup=True)
             sys.exit(2)
         except ConveyorError as exc:
-            err.print(f"[red]error:[/red] {exc.message}", markup=True)
+            # escaped: server messages may hold [brackets] that rich would read as markup
+            err.print(f"[red]error:[/red] {escape(exc.message)}", markup=True)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _LazyGroup(click.Group):
+    """Loads a command's module only when that command runs.
+
+    Manifest reading and the runtime pull in Hera's models (over a second to
+    import); client commands such as `list` or `get` need none of it.
+    """
+
+    lazy: dict[str, str] = {}  # command name -> "module:attribute" under conveyor.cli
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy and cmd_name not in self.commands:
+            module, _, attr = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(import_module(f"conveyor.cli.{module}"), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="conveyor")
 def cli() -> None:
-    """conveyor: run Argo Workflows on one machine, with no Kubernetes."""
+    """conveyor: run Argo Workflows on one machine, with no Kubernetes, or drive an Argo Server."""
 
 
 def _register() -> None:
-    from conveyor.cli import _config, _control, _lint, _run, _template, _token
-
-    cli.add_command(_lint.lint)
-    cli.add_command(_run.run)
-    cli.add_command(_template.template)
-    cli.add_command(_token.token)
-    cli.add_command(_config.config)
-    cli.add_command(_config.env)
-    for command in (_control.resume, _control.stop, _control.terminate):
-        cli.add_command(command)
-    from conveyor.cli import _server  # FastAPI and uvicorn load only when `server` runs
-
-    cli.add_command(_server.server)
+    assert isinstance(cli, _LazyGroup)
+    cli.lazy = {
+        # on this machine
+        "lint": "_lint:lint", "run": "_run:run", "server": "_server:server", "token": "_token:token",
+        "config": "_config:config", "env": "_config:env",
+        # clients of an Argo Server (`_target`)
+        "submit": "_submit:submit", "list": "_workflows:list_", "get": "_workflows:get",
+        "logs": "_workflows:logs", "watch": "_workflows:watch", "delete": "_workflows:delete",
+        "retry": "_control:retry", "resubmit": "_control:resubmit", "stop": "_control:stop",
+        "terminate": "_control:terminate", "suspend": "_control:suspend", "resume": "_control:resume",
+        "template": "_template:template", "cron": "_cron:cron",
+    }
 
 
 _register()

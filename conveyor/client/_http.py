@@ -54,8 +54,12 @@ class Target:
     def from_settings(cls, settings: Settings, *, host: str | None = None, namespace: str | None = None,
                       token: str | None = None) -> Target:
         """Flags win over the environment (`CONVEYOR_*`, then the seed's `PIPELINE_*`)."""
+        url = (host or settings.server_url).strip().rstrip("/")
+        if not url.startswith(("http://", "https://")):
+            # httpx would read "localhost:2746" as the scheme "localhost" and fail with a puzzling message.
+            raise InvalidInput(f"server address {url!r} has no scheme; write http://{url} (or https://{url})")
         return cls(
-            host=(host or settings.server_url).rstrip("/"),
+            host=url,
             namespace=namespace or settings.server_namespace,
             token=settings.server_token if token is None else token,
             verify_ssl=settings.verify_ssl,
@@ -100,10 +104,12 @@ class ArgoClient:
             body = response.json()
             message = str(body.get("message") or body)
         except (ValueError, AttributeError):
-            message = response.text.strip()[:300] or response.reason_phrase
+            # a proxy's HTML error page: one line of it, so the CLI's error stays one line
+            message = " ".join(response.text.split())[:300] or response.reason_phrase
         cls = _BY_STATUS.get(response.status_code, ConveyorError)
         if cls is Unauthenticated:
-            message += " (check PIPELINE_TOKEN: create one with `conveyor token create`)"
+            create = "" if "token create" in message else "; create one with `conveyor token create`"
+            message += f" (check --token or PIPELINE_TOKEN{create})"
         elif cls is ConveyorError:
             message = f"{self.target.host} answered {response.status_code}: {message}"
         raise cls(message)
@@ -115,6 +121,18 @@ class ArgoClient:
             "or point PIPELINE_HOST (or --host) at a running one"
         )
 
+    def _not_argo(self, what: str) -> ConveyorError:
+        return ConveyorError(f"{self.target.host} answered {what} that is not JSON; is it an Argo Server "
+                             "(or `conveyor server`)? Check PIPELINE_HOST or --host")
+
+    def answers(self, timeout_s: float = 2.0) -> bool:
+        """Whether anything answers HTTP at the host (any status: a 401 still means a server is there)."""
+        try:
+            self._http.get("/api/v1/version", timeout=timeout_s)
+        except httpx.TransportError:
+            return False
+        return True
+
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 body: Any = None) -> Any:
         clean = {k: v for k, v in (params or {}).items() if v is not None and v != ""}
@@ -122,8 +140,13 @@ class ArgoClient:
             response = self._http.request(method, path, params=clean, json=body)
         except httpx.TransportError as exc:
             raise self._unreachable(exc) from None
+        except httpx.InvalidURL as exc:
+            raise InvalidInput(f"{self.target.host}{path} is not a valid URL: {exc}") from None
         self._raise(response)
-        return response.json() if response.content else {}
+        try:
+            return response.json() if response.content else {}
+        except ValueError:
+            raise self._not_argo("a body") from None
 
     def stream(self, path: str, params: Mapping[str, Any] | None = None) -> Iterator[Json]:
         """The `result` of each line of a gRPC-gateway NDJSON stream (logs, watch)."""
@@ -136,7 +159,10 @@ class ArgoClient:
                 for line in response.iter_lines():
                     if not line.strip():
                         continue
-                    item = json.loads(line)
+                    try:
+                        item = json.loads(line)
+                    except ValueError:
+                        raise self._not_argo("a stream line") from None
                     if "error" in item:
                         error = item["error"] or {}
                         raise ConveyorError(str(error.get("message") or error))
@@ -160,7 +186,8 @@ class ArgoClient:
 
     def submit_from(self, kind: str, name: str, *, namespace: str | None = None,
                     parameters: list[str] | None = None, generate_name: str | None = None,
-                    labels: str | None = None) -> Json:
+                    labels: str | None = None, workflow_name: str | None = None,
+                    entrypoint: str | None = None, server_dry_run: bool = False) -> Json:
         """Submit a workflow from a WorkflowTemplate, ClusterWorkflowTemplate or CronWorkflow."""
         options: Json = {}
         if parameters:
@@ -169,6 +196,12 @@ class ArgoClient:
             options["generateName"] = generate_name
         if labels:
             options["labels"] = labels
+        if workflow_name:
+            options["name"] = workflow_name
+        if entrypoint:
+            options["entryPoint"] = entrypoint
+        if server_dry_run:
+            options["serverDryRun"] = True
         body = {"resourceKind": kind, "resourceName": name, "submitOptions": options}
         return self.request("POST", f"/api/v1/workflows/{self._ns(namespace)}/submit",  # type: ignore[no-any-return]
                             body=body)
