@@ -20,7 +20,7 @@ __all__ = ["Settings", "VARIABLES", "SECRET_VARIABLES", "mask"]
 #: name -> (default, what it is for)
 VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_HOME": ("~/.conveyor", "folder holding the store, artifacts, logs and task scratch space"),
-    "CONVEYOR_EXECUTOR": ("auto", "task executor: auto | process (containers come later)"),
+    "CONVEYOR_EXECUTOR": ("auto", "task executor: auto (podman when it works, else process) | process | podman"),
     "CONVEYOR_SANDBOX": ("auto", "process executor isolation: auto (bubblewrap when installed) | bwrap | none"),
     "CONVEYOR_ARTIFACT_DIR": ("$CONVEYOR_HOME/artifacts", "the local default artifact repository"),
     "CONVEYOR_NAMESPACE": ("default", "namespace for workflows that name none"),
@@ -126,9 +126,9 @@ class Settings:
         env = os.environ if env is None else env
         home = Path(os.path.expanduser(_env(env, "CONVEYOR_HOME"))).resolve()
         executor = _env(env, "CONVEYOR_EXECUTOR").lower()
-        if executor not in ("auto", "process"):
+        if executor not in ("auto", "process", "podman"):
             raise InvalidInput(
-                f"CONVEYOR_EXECUTOR={executor!r} is not known; use auto or process"
+                f"CONVEYOR_EXECUTOR={executor!r} is not known; use auto, process or podman"
             )
         sandbox = _env(env, "CONVEYOR_SANDBOX").lower()
         if sandbox not in ("auto", "bwrap", "none"):

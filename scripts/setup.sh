@@ -23,3 +23,9 @@ if ! python3 -c "import conveyor, hera, pytest, hypothesis" >/dev/null 2>&1 || [
   python3 -m pip install -q --disable-pip-version-check -e '.[test]'
   touch .setup-done
 fi
+
+# Container runtimes (podman configured for this host, docker-registry) and offline stand-in
+# images; skipped when not root. CONVEYOR_SKIP_CONTAINERS=1 skips it (tasks then run as processes).
+if [ "${CONVEYOR_SKIP_CONTAINERS:-0}" != 1 ]; then
+  bash scripts/containers.sh
+fi

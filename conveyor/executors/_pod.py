@@ -25,7 +25,7 @@ from conveyor.executors._sandbox import Sandbox
 from conveyor.executors._streams import RESULT_LIMIT_BYTES, ResultTail
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
-__all__ = ["SCRIPT_PATH", "ProcessTask"]
+__all__ = ["SCRIPT_PATH", "PodTask", "ProcessTask"]
 
 #: where Argo stages a script template's source; the same path inside the sandbox
 SCRIPT_PATH = "/argo/staging/script"
@@ -46,25 +46,18 @@ class _Outcome:
     error: str = ""  # why it could not start
 
 
-class ProcessTask:
-    """The TaskHandle of the process executor."""
+class PodTask:
+    """What every executor's TaskHandle shares: the pod's order (init, sidecars, mains
+    by their dependencies), termination, and the shape of the result.
 
-    def __init__(
-        self,
-        spec: TaskSpec,
-        sandbox: Sandbox,
-        *,
-        base_env: dict[str, str],
-        entrypoints: dict[str, tuple[str, ...]],
-        scratch: Path,
-        keep_scratch: bool,
-    ) -> None:
+    Subclasses say how one container starts (`_start`), how the task's files are laid
+    out (`_prepare`) and read back (`_collect`), and what is left to clean (`_cleanup`).
+    """
+
+    executor_name = "executor"
+
+    def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
-        self._sb = sandbox
-        self._base_env = {**base_env, **sandbox.env}
-        self._entrypoints = entrypoints
-        self._scratch = scratch
-        self._keep = keep_scratch
         self._codes: dict[str, int | None] = {c.name: None for c in spec.containers}
         self._running: dict[str, Running] = {}
         self._stopping = False
@@ -74,6 +67,29 @@ class ProcessTask:
         self._result_from = mains[0] if len(mains) == 1 else ("main" if "main" in mains else None)
         self._tail: ResultTail | None = None
         self._task = asyncio.create_task(self._run(), name=f"task {spec.key}")
+
+    async def _prepare(self) -> None:
+        raise NotImplementedError
+
+    async def _start(self, c: ContainerSpec) -> Running | str:
+        raise NotImplementedError
+
+    async def _collect(self, result: TaskResult) -> None:
+        raise NotImplementedError
+
+    async def _cleanup(self) -> None:
+        raise NotImplementedError
+
+    def _collect_result(self, result: TaskResult) -> None:
+        """outputs.result from the main container's stdout tail."""
+        if self._tail is not None:
+            result.result, cut = self._tail.text()
+            if cut:
+                note = (
+                    f"outputs.result keeps only the last {RESULT_LIMIT_BYTES // 1024} KiB of "
+                    f"{self._tail.total} bytes of stdout (as Argo does)"
+                )
+                result.message = f"{result.message}; {note}" if result.message else note
 
     def on_done(self, callback: Callable[[], None]) -> None:
         self._task.add_done_callback(lambda _: callback())
@@ -104,14 +120,13 @@ class ProcessTask:
             result = TaskResult("Error", message=str(e))
         except Exception as e:  # wait() must report, never raise
             result = TaskResult(
-                "Error", message=f"process executor failed: {type(e).__name__}: {e}"
+                "Error", message=f"{self.executor_name} executor failed: {type(e).__name__}: {e}"
             )
         finally:
             if self._kill_timer is not None:
                 self._kill_timer.cancel()
             self._signal_all(signal.SIGKILL)  # nothing outlives its task
-            if not self._keep:
-                await asyncio.to_thread(shutil.rmtree, self._scratch, True)
+            await asyncio.shield(self._cleanup())
         if self._stopping:
             codes = [self._codes[c.name] for c in self.spec.containers if c.role == "main"]
             code = next((c for c in codes if c is not None), None)
@@ -156,6 +171,103 @@ class ProcessTask:
         result = failure or TaskResult("Succeeded", exit_code=0)
         await self._collect(result)
         return result
+
+    async def _finish(self, name: str, running: Running) -> int:
+        try:
+            code = await running.wait()
+        finally:
+            self._running.pop(name, None)
+        self._codes[name] = code
+        return code
+
+    async def _run_one(self, c: ContainerSpec) -> _Outcome:
+        started = await self._start(c)
+        if isinstance(started, str):
+            return _Outcome(error=started)
+        return _Outcome(code=await self._finish(c.name, started))
+
+    async def _run_mains(self, mains: list[ContainerSpec]) -> TaskResult | None:
+        """Run the main containers as their dependency graph allows; the first failure, if any."""
+        waiting = list(mains)
+        ok: dict[str, bool] = {}
+        blocked: set[str] = set()
+        running: dict[asyncio.Task[_Outcome], str] = {}
+        failure: TaskResult | None = None
+        while True:
+            changed = True
+            while changed and not self._stopping:
+                changed = False
+                for c in list(waiting):
+                    if any(d in blocked or ok.get(d) is False for d in c.dependencies):
+                        waiting.remove(c)  # a dependency failed: this one never runs
+                        blocked.add(c.name)
+                        changed = True
+                    elif all(ok.get(d) for d in c.dependencies):
+                        waiting.remove(c)
+                        running[asyncio.create_task(self._run_one(c))] = c.name
+            if not running:
+                break
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                name, out = running.pop(t), t.result()
+                ok[name] = not out.error and out.code == 0
+                if ok[name] or failure is not None:
+                    continue
+                if out.error:
+                    failure = TaskResult("Error", message=out.error)
+                else:
+                    assert out.code is not None
+                    message = exit_message(out.code)
+                    failure = TaskResult(
+                        "Failed",
+                        exit_code=out.code,
+                        message=message if len(mains) == 1 else f"{name}: {message}",
+                    )
+        if waiting and failure is None and not self._stopping:
+            names = ", ".join(sorted(c.name for c in waiting))
+            failure = TaskResult(
+                "Error",
+                message=f"containers {names} never started: their dependencies name no container of this task or form a cycle",
+            )
+        return failure
+
+    async def _stop_sidecars(self, sidecars: dict[str, Running]) -> None:
+        if not sidecars:
+            return
+        waiters = {asyncio.create_task(self._finish(n, r)): r for n, r in sidecars.items()}
+        for r in sidecars.values():
+            r.signal(signal.SIGTERM)
+        _, late = await asyncio.wait(waiters, timeout=SIDECAR_GRACE_S)
+        for t in late:
+            waiters[t].signal(signal.SIGKILL)
+        await asyncio.gather(*waiters)
+
+
+class ProcessTask(PodTask):
+    """The TaskHandle of the process executor."""
+
+    executor_name = "process"
+
+    def __init__(
+        self,
+        spec: TaskSpec,
+        sandbox: Sandbox,
+        *,
+        base_env: dict[str, str],
+        entrypoints: dict[str, tuple[str, ...]],
+        scratch: Path,
+        keep_scratch: bool,
+    ) -> None:
+        self._sb = sandbox
+        self._base_env = {**base_env, **sandbox.env}
+        self._entrypoints = entrypoints
+        self._scratch = scratch
+        self._keep = keep_scratch
+        super().__init__(spec)
+
+    async def _cleanup(self) -> None:
+        if not self._keep:
+            await asyncio.to_thread(shutil.rmtree, self._scratch, True)
 
     async def _prepare(self) -> None:
         sb, spec = self._sb, self.spec
@@ -236,87 +348,10 @@ class ProcessTask:
             running.signal(signal.SIGTERM)  # terminate() came while it was starting
         return running
 
-    async def _finish(self, name: str, running: Running) -> int:
-        try:
-            code = await running.wait()
-        finally:
-            self._running.pop(name, None)
-        self._codes[name] = code
-        return code
-
-    async def _run_one(self, c: ContainerSpec) -> _Outcome:
-        started = await self._start(c)
-        if isinstance(started, str):
-            return _Outcome(error=started)
-        return _Outcome(code=await self._finish(c.name, started))
-
-    async def _run_mains(self, mains: list[ContainerSpec]) -> TaskResult | None:
-        """Run the main containers as their dependency graph allows; the first failure, if any."""
-        waiting = list(mains)
-        ok: dict[str, bool] = {}
-        blocked: set[str] = set()
-        running: dict[asyncio.Task[_Outcome], str] = {}
-        failure: TaskResult | None = None
-        while True:
-            changed = True
-            while changed and not self._stopping:
-                changed = False
-                for c in list(waiting):
-                    if any(d in blocked or ok.get(d) is False for d in c.dependencies):
-                        waiting.remove(c)  # a dependency failed: this one never runs
-                        blocked.add(c.name)
-                        changed = True
-                    elif all(ok.get(d) for d in c.dependencies):
-                        waiting.remove(c)
-                        running[asyncio.create_task(self._run_one(c))] = c.name
-            if not running:
-                break
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for t in done:
-                name, out = running.pop(t), t.result()
-                ok[name] = not out.error and out.code == 0
-                if ok[name] or failure is not None:
-                    continue
-                if out.error:
-                    failure = TaskResult("Error", message=out.error)
-                else:
-                    assert out.code is not None
-                    message = exit_message(out.code)
-                    failure = TaskResult(
-                        "Failed",
-                        exit_code=out.code,
-                        message=message if len(mains) == 1 else f"{name}: {message}",
-                    )
-        if waiting and failure is None and not self._stopping:
-            names = ", ".join(sorted(c.name for c in waiting))
-            failure = TaskResult(
-                "Error",
-                message=f"containers {names} never started: their dependencies name no container of this task or form a cycle",
-            )
-        return failure
-
-    async def _stop_sidecars(self, sidecars: dict[str, Running]) -> None:
-        if not sidecars:
-            return
-        waiters = {asyncio.create_task(self._finish(n, r)): r for n, r in sidecars.items()}
-        for r in sidecars.values():
-            r.signal(signal.SIGTERM)
-        _, late = await asyncio.wait(waiters, timeout=SIDECAR_GRACE_S)
-        for t in late:
-            waiters[t].signal(signal.SIGKILL)
-        await asyncio.gather(*waiters)
-
     async def _collect(self, result: TaskResult) -> None:
         """Fill in Argo's outputs: result (stdout), parameters and artifacts."""
         spec, sb = self.spec, self._sb
-        if self._tail is not None:
-            result.result, cut = self._tail.text()
-            if cut:
-                note = (
-                    f"outputs.result keeps only the last {RESULT_LIMIT_BYTES // 1024} KiB of "
-                    f"{self._tail.total} bytes of stdout (as Argo does)"
-                )
-                result.message = f"{result.message}; {note}" if result.message else note
+        self._collect_result(result)
         for name, path in spec.output_parameters.items():
             place = sb.find_output(path)
             if place is not None and place.is_file():

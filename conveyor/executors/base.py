@@ -23,6 +23,8 @@ class ContainerSpec:
     name: str  # "main" for container/script templates; the container's own name otherwise
     role: Role = "main"
     image: str | None = None
+    #: Kubernetes' imagePullPolicy: Always | IfNotPresent | Never (None: IfNotPresent here, see _oci.py)
+    pull_policy: str | None = None
     command: tuple[str, ...] = ()  # empty: the image's entrypoint (see Settings.image_entrypoints)
     args: tuple[str, ...] = ()
     env: dict[str, str] = field(default_factory=dict)

@@ -35,6 +35,7 @@ def _container(c: Mapping[str, Any], name: str, role: str) -> ContainerSpec:
         name=name,
         role=role,  # type: ignore[arg-type]
         image=c.get("image"),
+        pull_policy=c.get("imagePullPolicy"),
         command=tuple(str(x) for x in c.get("command") or ()),
         args=tuple(str(x) for x in c.get("args") or ()),
         env=_env(c),

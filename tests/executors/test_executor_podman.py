@@ -1,0 +1,158 @@
+"""The podman executor against the real podman (scripts/containers.sh installs and configures it).
+
+Skipped, with the reason, where podman cannot run containers. Images are the local
+stand-ins that script tags with the names Argo's examples use (`busybox`, ...).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from executor_helpers import sh
+
+from conveyor.config import Settings
+from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
+from conveyor.executors.podman import OWNER_LABEL, TASK_LABEL, PodmanExecutor, podman_problem
+
+_problem = asyncio.run(podman_problem("podman"))
+pytestmark = pytest.mark.skipif(_problem is not None,
+                                reason=f"podman cannot run containers here ({_problem}); run scripts/containers.sh")
+
+
+@pytest.fixture
+def executor(tmp_path: Path) -> PodmanExecutor:
+    return PodmanExecutor(Settings(home=tmp_path / "home"), log=lambda _: None)
+
+
+def run(executor: PodmanExecutor, spec: TaskSpec) -> TaskResult:
+    async def go() -> TaskResult:
+        try:
+            return await (await executor.launch(spec)).wait()
+        finally:
+            await executor.close()
+
+    return asyncio.run(go())
+
+
+def containers_of(key: str) -> list[str]:
+    out = subprocess.run(["podman", "ps", "--all", "--filter", f"label={TASK_LABEL}={key}", "--format", "{{.Names}}"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()
+
+
+def box(script: str, **kw: object) -> ContainerSpec:
+    return sh(script, image="busybox", **kw)  # type: ignore[arg-type]
+
+
+def test_a_script_task_with_inputs_outputs_env_and_workdir(executor: PodmanExecutor, make_spec: Callable[..., TaskSpec],
+                                                            tmp_path: Path) -> None:
+    data = tmp_path / "in.txt"
+    data.write_text("from an input artifact\n")
+    script = ContainerSpec(
+        name="main", image="python:alpine3.23", command=("python",), env={"WHO": "ada"}, working_dir="/work",
+        script_source=(
+            "import os, pathlib\n"
+            "print(open('/in/data.txt').read().strip(), os.environ['WHO'], os.getcwd())\n"
+            "pathlib.Path('/tmp/out').mkdir()\n"
+            "pathlib.Path('/tmp/out/answer').write_text('42')\n"
+            "pathlib.Path('/tmp/param').write_text('seven\\n')\n"
+        ),
+    )
+    spec = make_spec(script, inputs=(InputFile("/in/data.txt", data),),
+                     output_parameters={"p": "/tmp/param"}, output_artifacts={"a": "/tmp/out", "gone": "/nope"})
+    result = run(executor, spec)
+    assert result.phase == "Succeeded", result.message
+    assert result.result == "from an input artifact ada /work"
+    assert result.parameters == {"p": "seven"}
+    assert (result.artifacts["a"] / "answer").read_text() == "42" and "gone" not in result.artifacts
+    assert "from an input artifact" in (spec.log_dir / "main.log").read_text()
+    assert containers_of(spec.key) == []  # removed once its outputs were read
+
+
+def test_exit_code_and_message(executor: PodmanExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+    result = run(executor, make_spec(box("echo oops >&2; exit 3")))
+    assert (result.phase, result.exit_code, result.message) == ("Failed", 3, "Error (exit code 3)")
+
+
+def test_over_the_memory_limit_is_oomkilled(executor: PodmanExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+    hog = ContainerSpec(name="main", image="python:alpine3.23", command=("python", "-c"),
+                        args=("x = bytearray(512 * 1024 * 1024); print(len(x))",),
+                        resources={"limits": {"memory": "64Mi"}})
+    result = run(executor, make_spec(hog))
+    assert result.phase == "Failed" and result.exit_code == 137
+    assert "OOMKilled" in result.message
+
+
+def test_a_task_sees_neither_the_host_home_nor_another_task(executor: PodmanExecutor,
+                                                            make_spec: Callable[..., TaskSpec]) -> None:
+    marker = Path.home() / f".conveyor-test-{uuid.uuid4().hex}"
+    marker.write_text("host secret")
+    try:
+        first = run(executor, make_spec(box(f"echo secret > /tmp/mine; cat {marker} 2>/dev/null || echo no-home")))
+    finally:
+        marker.unlink()
+    assert first.result == "no-home", first.result
+    second = run(PodmanExecutor(executor.settings, log=lambda _: None),
+                 make_spec(box("cat /tmp/mine 2>/dev/null || echo not-there")))
+    assert second.result == "not-there"
+
+
+def test_terminate_leaves_no_container(executor: PodmanExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+    spec = make_spec(box("echo started; sleep 600"))
+
+    async def go() -> TaskResult:
+        task = await executor.launch(spec)
+        for _ in range(200):
+            if containers_of(spec.key):
+                break
+            await asyncio.sleep(0.05)
+        await task.terminate(grace_s=1)
+        result = await task.wait()
+        await executor.close()
+        return result
+
+    result = asyncio.run(go())
+    assert result.phase == "Failed" and result.message == "terminated"
+    assert containers_of(spec.key) == []
+
+
+def test_a_missing_image_is_an_error_that_names_it(executor: PodmanExecutor,
+                                                    make_spec: Callable[..., TaskSpec]) -> None:
+    spec = make_spec(ContainerSpec(name="main", image="localhost/conveyor/not-there:1", pull_policy="Never",
+                                   command=("true",)))
+    result = run(executor, spec)
+    assert result.phase == "Error"
+    assert 'image "localhost/conveyor/not-there:1" is not present' in result.message
+
+
+def test_init_sidecar_and_main_share_volumes_and_network(executor: PodmanExecutor,
+                                                          make_spec: Callable[..., TaskSpec]) -> None:
+    mount = ({"name": "shared", "mountPath": "/shared"},)
+    init = box("echo from-init > /shared/note", name="prep", role="init", volume_mounts=mount)
+    server = ContainerSpec(name="web", role="sidecar", image="python:alpine3.23",
+                           command=("python", "-m", "http.server", "8080", "--directory", "/shared"),
+                           volume_mounts=mount)
+    main = box("for i in $(seq 50); do curl -sf http://127.0.0.1:8080/note && exit 0; sleep 0.1; done; exit 1",
+               volume_mounts=mount)
+    spec = make_spec(init, server, main)
+    result = run(executor, spec)
+    assert result.phase == "Succeeded", (result.message, (spec.log_dir / "main.log").read_text())
+    assert result.result == "from-init"
+    assert containers_of(spec.key) == []
+
+
+def test_sweep_removes_containers_of_a_dead_conveyor(executor: PodmanExecutor) -> None:
+    name = "conveyor-sweep-test"
+    subprocess.run(["podman", "run", "-d", "--replace", "--name", name, "--label", f"{OWNER_LABEL}=999999999@nowhere",
+                    "--label", f"{TASK_LABEL}=sweep-test", "busybox", "sleep", "600"], check=True, capture_output=True)
+    removed = asyncio.run(executor.sweep())
+    assert removed and containers_of("sweep-test") == []
+    listed = json.loads(subprocess.run(["podman", "ps", "-a", "--format", "json"], capture_output=True, text=True,
+                                       check=True).stdout or "[]")
+    assert name not in [n for c in listed for n in c.get("Names", [])]
