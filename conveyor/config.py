@@ -20,7 +20,7 @@ __all__ = ["Settings", "VARIABLES", "SECRET_VARIABLES", "mask"]
 #: name -> (default, what it is for)
 VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_HOME": ("~/.conveyor", "folder holding the store, artifacts, logs and task scratch space"),
-    "CONVEYOR_EXECUTOR": ("auto", "task executor: auto (podman when it works, else process) | process | podman"),
+    "CONVEYOR_EXECUTOR": ("auto", "task executor: auto (podman, else docker when an engine answers, else process) | process | podman | docker"),
     "CONVEYOR_SANDBOX": ("auto", "process executor isolation: auto (bubblewrap when installed) | bwrap | none"),
     "CONVEYOR_ARTIFACT_DIR": ("$CONVEYOR_HOME/artifacts", "the local default artifact repository"),
     "CONVEYOR_NAMESPACE": ("default", "namespace for workflows that name none"),
@@ -31,6 +31,14 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_SEMAPHORES": (
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
+    ),
+    "CONVEYOR_SECRET_KEY_FILE": (
+        "$CONVEYOR_HOME/secret.key",
+        "key that encrypts secrets at rest (created 0600 on first use; keep it out of database backups)",
+    ),
+    "CONVEYOR_INSECURE_REGISTRIES": (
+        "",
+        "registries reached over plain HTTP, e.g. 'reg.lan:5000,10.0.0.5:5000' (loopback ones always are)",
     ),
     "CONVEYOR_HOST": ("", "server the CLI and conveyor.couler talk to (wins over PIPELINE_HOST)"),
     "CONVEYOR_TOKEN": ("", "bearer token for that server (wins over PIPELINE_TOKEN)"),
@@ -106,9 +114,18 @@ class Settings:
     #: semaphore name -> limit: "CONFIGMAP/KEY" for configMapKeyRef semaphores, "KEY" for database ones
     semaphore_limits: Mapping[str, int] = field(default_factory=dict)
 
+    #: the Fernet key file for secrets; empty Path(): `<home>/secret.key`
+    secret_key_file: Path = field(default=Path())
+    #: registries pulled from and pushed to without TLS, besides loopback ones
+    insecure_registries: tuple[str, ...] = ()
+
     @property
     def db_path(self) -> Path:
         return self.home / "conveyor.db"
+
+    @property
+    def secret_key_path(self) -> Path:
+        return self.secret_key_file if self.secret_key_file != Path() else self.home / "secret.key"
 
     @property
     def scratch_dir(self) -> Path:
@@ -126,9 +143,9 @@ class Settings:
         env = os.environ if env is None else env
         home = Path(os.path.expanduser(_env(env, "CONVEYOR_HOME"))).resolve()
         executor = _env(env, "CONVEYOR_EXECUTOR").lower()
-        if executor not in ("auto", "process", "podman"):
+        if executor not in ("auto", "process", "podman", "docker"):
             raise InvalidInput(
-                f"CONVEYOR_EXECUTOR={executor!r} is not known; use auto, process or podman"
+                f"CONVEYOR_EXECUTOR={executor!r} is not known; use auto, process, podman or docker"
             )
         sandbox = _env(env, "CONVEYOR_SANDBOX").lower()
         if sandbox not in ("auto", "bwrap", "none"):
@@ -150,6 +167,10 @@ class Settings:
             server_namespace=env.get("CONVEYOR_NAMESPACE") or _env(env, "PIPELINE_NS"),
             server_token=env.get("CONVEYOR_TOKEN") or env.get("PIPELINE_TOKEN", ""),
             verify_ssl=_bool(env, "CONVEYOR_VERIFY_SSL"),
+            secret_key_file=Path(os.path.expanduser(env.get("CONVEYOR_SECRET_KEY_FILE") or str(home / "secret.key"))),
+            insecure_registries=tuple(
+                r.strip() for r in env.get("CONVEYOR_INSECURE_REGISTRIES", "").split(",") if r.strip()
+            ),
         )
 
 

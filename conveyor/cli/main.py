@@ -5,7 +5,8 @@ ended in Error (or the server answered with an error), 2 the input was
 invalid (every problem is listed). Errors are one line on stderr, never a
 traceback.
 
-`run`, `lint`, `server`, `token`, `config` and `env` work on this machine;
+`run`, `lint`, `server`, `token`, `secret`, `image`, `registry`, `config` and
+`env` work on this machine;
 the others are clients of an Argo Server (`conveyor server` or a real one),
 see `_target` for where they connect and their no-server fallback.
 """
@@ -80,7 +81,8 @@ def _register() -> None:
     cli.lazy = {
         # on this machine
         "lint": "_lint:lint", "run": "_run:run", "server": "_server:server", "token": "_token:token",
-        "config": "_config:config", "env": "_config:env",
+        "config": "_config:config", "env": "_config:env", "secret": "_secret:secret",
+        "image": "_image:image", "registry": "_image:registry",
         # clients of an Argo Server (`_target`)
         "submit": "_submit:submit", "list": "_workflows:list_", "get": "_workflows:get",
         "logs": "_workflows:logs", "watch": "_workflows:watch", "delete": "_workflows:delete",

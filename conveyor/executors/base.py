@@ -27,7 +27,7 @@ class ContainerSpec:
     pull_policy: str | None = None
     command: tuple[str, ...] = ()  # empty: the image's entrypoint (see Settings.image_entrypoints)
     args: tuple[str, ...] = ()
-    env: dict[str, str] = field(default_factory=dict)
+    env: dict[str, str] = field(default_factory=dict, repr=False)  # may hold secret values
     working_dir: str | None = None
     #: script templates: the executor writes this to a file and appends the file's
     #: path to `command` (Argo runs `command + [script_path]`).
@@ -67,6 +67,11 @@ class TaskSpec:
     collect_dir: Path = Path()
     #: host folder for logs: `<log_dir>/<container>.log`
     log_dir: Path = Path()
+    #: registry host ("127.0.0.1:5000", "docker.io") -> (username, password), from the workflow's
+    #: imagePullSecrets; executors hand these to the runtime's pull only (never a command line or a log)
+    pull_auths: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)
+    #: imagePullSecrets that do not exist: named in a pull failure's message, as a hint
+    missing_pull_secrets: tuple[str, ...] = ()
 
 
 @dataclass

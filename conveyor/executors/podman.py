@@ -21,7 +21,7 @@ import os
 import shutil
 import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from conveyor.config import Settings
@@ -30,6 +30,7 @@ from conveyor.executors._container import Running
 from conveyor.executors._files import copy_out, place_input, read_parameter
 from conveyor.executors._oci import Bind, RunOptions, container_path, podman_run_argv, pull_mode
 from conveyor.executors._pod import SCRIPT_PATH, PodTask
+from conveyor.executors._registry import insecure, private_authfile, pull_failure, registry_of
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
 __all__ = ["PodmanExecutor", "PodmanTask", "podman_problem", "OWNER_LABEL", "TASK_LABEL"]
@@ -132,7 +133,8 @@ class PodmanTask(PodTask):
         if not c.image:
             return f'container "{c.name}" names no image'
         try:
-            pulled = await self._ex.ensure_image(c.image, c.pull_policy)
+            pulled = await self._ex.ensure_image(c.image, c.pull_policy, self.spec.pull_auths,
+                                                 self.spec.missing_pull_secrets)
         except ConveyorError as e:
             return e.message
         if pulled:
@@ -293,13 +295,14 @@ class PodmanExecutor:
                                                                       "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF")}
         self._present: set[str] = set()
         self._dirs: dict[tuple[str, str], bool] = {}
-        self._pulls: dict[str, asyncio.Task[str | None]] = {}
+        self._pulls: dict[tuple[str, tuple[str, str] | None], asyncio.Task[str | None]] = {}
         self._tasks: set[PodmanTask] = set()
         self.background: set[asyncio.Task[object]] = set()
         self._swept = False
 
-    async def ensure_image(self, image: str, policy: str | None) -> str | None:
-        """Pull as the policy says; a string says why the image cannot be had."""
+    async def ensure_image(self, image: str, policy: str | None, auths: Mapping[str, tuple[str, str]] | None = None,
+                           missing: tuple[str, ...] = ()) -> str | None:
+        """Pull as the policy says, with `auths` (host -> user, password: imagePullSecrets); a string says why not."""
         mode = pull_mode(policy)
         if mode != "always" and image in self._present:
             return None
@@ -310,19 +313,27 @@ class PodmanExecutor:
                 return None
             if mode == "never":
                 return f'image "{image}" is not present and imagePullPolicy is Never'
-        pending = self._pulls.get(image)
+        host = registry_of(image)
+        key = (image, cred := (auths or {}).get(host))
+        pending = self._pulls.get(key)
         if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._pull(image))
-            self._pulls[image] = pending
-            pending.add_done_callback(lambda _: self._pulls.pop(image, None))
+            pending = asyncio.get_running_loop().create_task(self._pull(image, host, cred, missing))
+            self._pulls[key] = pending
+            pending.add_done_callback(lambda _: self._pulls.pop(key, None))
         return await asyncio.shield(pending)
 
-    async def _pull(self, image: str) -> str | None:
-        code, _, err = await run_podman(self.podman, "pull", "--quiet", image, timeout_s=600)
+    async def _pull(self, image: str, host: str, cred: tuple[str, str] | None, missing: tuple[str, ...]) -> str | None:
+        # Always a private auth file (empty without a pull secret): a task pulls with its
+        # workflow's imagePullSecrets, never with whatever `podman login` left on this host.
+        with private_authfile({host: cred} if cred else {}, self.settings.scratch_dir) as authfile:
+            args = ["pull", "--quiet", "--authfile", str(authfile)]
+            if insecure(host, self.settings.insecure_registries):
+                args.append("--tls-verify=false")
+            code, _, err = await run_podman(self.podman, *args, image, timeout_s=600)
         if code == 0:
             self._present.add(image)
             return None
-        return f'failed to pull image "{image}": {_last_line(err) or f"podman pull exited {code}"}'
+        return pull_failure(image, err, code, had_auth=cred is not None, missing=missing)
 
     async def image_has_dir(self, image: str, path: str) -> bool:
         """Whether the image's own filesystem has folder `path` (read from its mounted layers, cached)."""
@@ -337,6 +348,7 @@ class PodmanExecutor:
 
     async def sweep(self) -> list[str]:
         """Remove containers and pods that a dead conveyor process on this host left behind."""
+        self._swept = True
         code, out, _ = await run_podman(self.podman, "ps", "--all", "--filter", f"label={OWNER_LABEL}",
                                         "--format", "json")
         if code != 0 or not out.strip():

@@ -21,6 +21,7 @@ from conveyor.config import Settings
 from conveyor.engine import Finished, Kill, Launch, Machine, SetTimer
 from conveyor.errors import ConveyorError
 from conveyor.executors.base import Executor, TaskHandle, TaskResult
+from conveyor.runtime.secrets import SecretResolver
 from conveyor.runtime.tasks import build_spec, cleanup, result_event, stage_inputs, store_outputs
 from conveyor.store import ArtifactRepo, Store
 
@@ -128,7 +129,10 @@ class WorkflowRunner:
                 for event in batch:
                     for action in self.machine.apply(event, time.time()):
                         self._act(action)
-                self._persist(force=self.machine.done)
+                if not self.machine.done:
+                    self._persist()
+                # else: _shutdown writes the final status once every task (and its
+                # container) is gone, so "ended" means nothing of it is left running
                 if self.on_update is not None:
                     self.on_update(self.machine)
         finally:
@@ -178,8 +182,10 @@ class WorkflowRunner:
         async with self._slots:
             try:
                 inputs = await stage_inputs(self.repo, plan, stage)
-                volumes = list((self.machine.spec or {}).get("volumes") or [])
-                spec = build_spec(self.settings, plan, key, inputs, volumes)
+                wf_spec = self.machine.spec or {}
+                secrets = SecretResolver(self.store, self.settings.secret_key_path, self.namespace)
+                spec = build_spec(self.settings, plan, key, inputs, list(wf_spec.get("volumes") or []),
+                                  secrets=secrets, pull_secrets=list(wf_spec.get("imagePullSecrets") or []))
                 handle = await self.executor.launch(spec)
                 self.handles[node_id] = handle
                 if node_id in self.killed:  # killed while its inputs were being staged

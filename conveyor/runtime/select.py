@@ -7,6 +7,7 @@ from collections.abc import Callable
 from conveyor.config import Settings
 from conveyor.errors import ExecutorError
 from conveyor.executors.base import Executor
+from conveyor.executors.docker import DockerExecutor, docker_problem
 from conveyor.executors.podman import PodmanExecutor, podman_problem
 from conveyor.executors.process import ProcessExecutor
 
@@ -14,20 +15,39 @@ __all__ = ["choose_executor"]
 
 
 async def choose_executor(settings: Settings, log: Callable[[str], None]) -> tuple[Executor, str]:
-    """(executor, one line saying which one runs tasks and why)."""
+    """(executor, one line saying which one runs tasks and why).
+
+    auto tries podman, then a Docker Engine (DOCKER_HOST or the default socket), then
+    host processes; naming one executor makes its absence an error, not a fallback.
+    """
+    why = "CONVEYOR_EXECUTOR=process"
     if settings.executor in ("auto", "podman"):
         problem = await podman_problem("podman")
         if problem is None:
             why = "podman works here" if settings.executor == "auto" else "CONVEYOR_EXECUTOR=podman"
-            return PodmanExecutor(settings, log=log), f"executor: podman (each task in its own container; {why})"
+            podman = PodmanExecutor(settings, log=log)
+            # containers a killed conveyor left behind go now, not at the first task
+            await podman.sweep()
+            return podman, f"executor: podman (each task in its own container; {why})"
         if settings.executor == "podman":
             raise ExecutorError(
                 f"CONVEYOR_EXECUTOR=podman but podman cannot run containers here: {problem}; "
                 "install it (scripts/containers.sh) or set CONVEYOR_EXECUTOR=auto"
             )
         why = f"no container runtime: {problem}"
-    else:
-        why = "CONVEYOR_EXECUTOR=process"
+    if settings.executor in ("auto", "docker"):
+        missing = await docker_problem()
+        if missing is None:
+            how = "a Docker Engine answers" if settings.executor == "auto" else "CONVEYOR_EXECUTOR=docker"
+            docker = DockerExecutor(settings, log=log)
+            await docker.sweep()
+            return docker, f"executor: docker (each task in its own container; {how})"
+        if settings.executor == "docker":
+            raise ExecutorError(
+                f"CONVEYOR_EXECUTOR=docker but {missing} (DOCKER_HOST or the default socket); "
+                "start dockerd or set DOCKER_HOST, or set CONVEYOR_EXECUTOR=auto"
+            )
+        why = f"{why}; {missing}"
     executor = ProcessExecutor(settings, log=log)
     mode = await executor.sandbox_mode()
     sandbox = (

@@ -10,27 +10,34 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from conveyor.config import Settings
 from conveyor.errors import ConveyorError
 from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
+from conveyor.runtime.secrets import SecretResolver
 from conveyor.store import ArtifactRepo
 
 __all__ = ["build_spec", "stage_inputs", "store_outputs", "result_event"]
 
 
-def _env(container: Mapping[str, Any]) -> dict[str, str]:
+def _env(container: Mapping[str, Any], secrets: SecretResolver | None) -> dict[str, str]:
     env: dict[str, str] = {}
     for item in container.get("env") or []:
         if "value" in item:
             env[item["name"]] = "" if item["value"] is None else str(item["value"])
+        elif (item.get("valueFrom") or {}).get("secretKeyRef") is not None:
+            if secrets is None:
+                raise ConveyorError(f"env {item['name']}: secretKeyRef cannot be resolved here (no secret store)")
+            value = secrets.env_value(item["name"], item["valueFrom"]["secretKeyRef"])
+            if value is not None:
+                env[item["name"]] = value
     return env
 
 
-def _container(c: Mapping[str, Any], name: str, role: str) -> ContainerSpec:
+def _container(c: Mapping[str, Any], name: str, role: str, secrets: SecretResolver | None = None) -> ContainerSpec:
     return ContainerSpec(
         name=name,
         role=role,  # type: ignore[arg-type]
@@ -38,7 +45,7 @@ def _container(c: Mapping[str, Any], name: str, role: str) -> ContainerSpec:
         pull_policy=c.get("imagePullPolicy"),
         command=tuple(str(x) for x in c.get("command") or ()),
         args=tuple(str(x) for x in c.get("args") or ()),
-        env=_env(c),
+        env=_env(c, secrets),
         working_dir=c.get("workingDir"),
         script_source=c.get("source"),
         dependencies=tuple(c.get("dependencies") or ()),
@@ -48,24 +55,29 @@ def _container(c: Mapping[str, Any], name: str, role: str) -> ContainerSpec:
     )
 
 
-def containers_of(tmpl: Mapping[str, Any]) -> tuple[ContainerSpec, ...]:
-    out = [_container(c, c.get("name") or f"init-{i}", "init") for i, c in enumerate(tmpl.get("initContainers") or [])]
-    out += [_container(c, c.get("name") or f"sidecar-{i}", "sidecar") for i, c in enumerate(tmpl.get("sidecars") or [])]
+def containers_of(tmpl: Mapping[str, Any], secrets: SecretResolver | None = None) -> tuple[ContainerSpec, ...]:
+    out = [_container(c, c.get("name") or f"init-{i}", "init", secrets)
+           for i, c in enumerate(tmpl.get("initContainers") or [])]
+    out += [_container(c, c.get("name") or f"sidecar-{i}", "sidecar", secrets)
+            for i, c in enumerate(tmpl.get("sidecars") or [])]
     if tmpl.get("containerSet"):
         shared = list(tmpl["containerSet"].get("volumeMounts") or [])
         for c in tmpl["containerSet"].get("containers") or []:
             mounts = shared + list(c.get("volumeMounts") or [])
-            out.append(_container({**c, "volumeMounts": mounts}, c["name"], "main"))
+            out.append(_container({**c, "volumeMounts": mounts}, c["name"], "main", secrets))
     else:
         main = tmpl.get("script") or tmpl.get("container") or {}
-        out.append(_container(main, "main", "main"))
+        out.append(_container(main, "main", "main", secrets))
     return tuple(out)
 
 
 def build_spec(
-    settings: Settings, plan: Mapping[str, Any], key: str, inputs: tuple[InputFile, ...], workflow_volumes: list[Any]
+    settings: Settings, plan: Mapping[str, Any], key: str, inputs: tuple[InputFile, ...], workflow_volumes: list[Any],
+    *, secrets: SecretResolver | None = None, pull_secrets: Sequence[Mapping[str, Any]] = (),
 ) -> TaskSpec:
+    """The executor's TaskSpec; `secrets` resolves secretKeyRef env vars and `pull_secrets` (imagePullSecrets)."""
     tmpl = plan["template"]
+    auths, missing = secrets.pull_auths(pull_secrets) if secrets is not None and pull_secrets else ({}, ())
     volumes = tuple(workflow_volumes) + tuple(tmpl.get("volumes") or ())
     base = settings.scratch_dir / key
     return TaskSpec(
@@ -74,13 +86,15 @@ def build_spec(
         namespace=plan["namespace"],
         node_id=plan["node_id"],
         node_name=plan["node_name"],
-        containers=containers_of(tmpl),
+        containers=containers_of(tmpl, secrets),
         inputs=inputs,
         output_parameters=dict(plan["outputs"]["parameters"]),
         output_artifacts={n: a["path"] for n, a in plan["outputs"]["artifacts"].items()},
         volumes=volumes,
         collect_dir=base.with_name(key + ".out"),
         log_dir=settings.logs_dir / plan["namespace"] / plan["workflow"] / key,
+        pull_auths=auths,
+        missing_pull_secrets=missing,
     )
 
 

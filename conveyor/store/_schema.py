@@ -133,6 +133,21 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "CREATE INDEX archived_labels_by_kv ON archived_workflow_labels (key, value)",
     ),
+    # 5: secrets (conveyor secret create): values only as Fernet tokens, under a key kept outside
+    # the database (CONVEYOR_SECRET_KEY_FILE); names, types and key names stay readable for listing.
+    (
+        """
+        CREATE TABLE secrets (
+            namespace  TEXT NOT NULL,
+            name       TEXT NOT NULL,
+            type       TEXT NOT NULL,           -- Opaque | kubernetes.io/dockerconfigjson
+            keys       TEXT NOT NULL,           -- JSON list of the data's key names (never values)
+            sealed     BLOB NOT NULL,           -- Fernet token of {"namespace", "name", "data"}
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (namespace, name)
+        )
+        """,
+    ),
 ]
 
 

@@ -32,6 +32,7 @@ from conveyor.store._rows import (
 )
 from conveyor.store._schema import migrate
 from conveyor.store.archive import ArchiveStore
+from conveyor.store.secrets import SecretStore
 from conveyor.store.tokens import TokenStore
 
 __all__ = ["Store"]
@@ -48,7 +49,7 @@ def _not_found(name: str) -> NotFound:
     return NotFound(f'{_WORKFLOWS} "{name}" not found')
 
 
-class Store(TokenStore, ArchiveStore):
+class Store(TokenStore, ArchiveStore, SecretStore):
     """Thread-safe: share one Store; each thread gets its own SQLite connection."""
 
     def __init__(self, db: Database) -> None:

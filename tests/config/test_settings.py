@@ -32,7 +32,7 @@ def test_values_are_parsed(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("name", "value", "fragment"),
     [
-        ("CONVEYOR_EXECUTOR", "kubernetes", "use auto, process or podman"),
+        ("CONVEYOR_EXECUTOR", "kubernetes", "use auto, process, podman or docker"),
         ("CONVEYOR_SANDBOX", "chroot", "use auto, bwrap or none"),
         ("CONVEYOR_MAX_NODES", "lots", "not an integer"),
         ("CONVEYOR_KEEP_SCRATCH", "maybe", "use true or false"),

@@ -77,8 +77,9 @@ def test_enough_examples_pass_in_containers(podman_results: dict[str, Any]) -> N
 def test_nothing_is_left_running(podman_results: dict[str, Any]) -> None:
     import subprocess
 
-    from conveyor.executors.podman import OWNER_LABEL
+    from conveyor.executors.podman import OWNER_LABEL, owner_id
 
-    left = subprocess.run(["podman", "ps", "--all", "--filter", f"label={OWNER_LABEL}", "--format", "{{.Names}}"],
-                          capture_output=True, text=True, check=True).stdout.split()
+    # only this process's containers: other conveyor processes may share the machine
+    left = subprocess.run(["podman", "ps", "--all", "--filter", f"label={OWNER_LABEL}={owner_id()}",
+                           "--format", "{{.Names}}"], capture_output=True, text=True, check=True).stdout.split()
     assert left == [], f"containers left behind after the examples: {left[:10]}"

@@ -1,0 +1,227 @@
+"""The docker executor: each task in Docker Engine containers, through the `docker` SDK.
+
+It talks the Docker Engine API (DOCKER_HOST, or the default socket), so it drives a
+real `dockerd` or podman's Docker-compatible socket alike. How one task's containers are
+laid out (a network holder standing in for the pod, bind mounts) is in _docker_task.py.
+
+The SDK blocks. Short calls run on the executor's own thread pool; each container's
+output readers (attached before it starts) and its wait run on threads of their own,
+because they last as long as the container and would starve a bounded pool (asyncio's
+default one has 6 threads on these 2-core machines).
+https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
+https://docs.docker.com/reference/api/engine/
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import shutil
+import signal
+import socket
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from conveyor.config import Settings
+from conveyor.errors import ExecutorError
+from conveyor.executors._docker_task import DockerTask
+from conveyor.executors._dockerio import error_text
+from conveyor.executors._oci import pull_mode
+from conveyor.executors._registry import pull_failure, registry_of
+from conveyor.executors.base import TaskSpec
+from conveyor.executors.podman import OWNER_LABEL, owner_id
+
+__all__ = ["DockerExecutor", "DockerTask", "docker_problem"]
+
+_logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+
+def _client(host: str | None, timeout_s: int | None = 60) -> Any:
+    import docker
+
+    # one connection per concurrent SDK call: a pool smaller than that logs "pool is full"
+    if host:
+        return docker.DockerClient(base_url=host, timeout=timeout_s, max_pool_size=64)
+    return docker.DockerClient.from_env(timeout=timeout_s, max_pool_size=64)
+
+
+async def docker_problem(host: str | None = None) -> str | None:
+    """Why no Docker Engine answers at `host` (None: DOCKER_HOST or the default socket), or None."""
+    try:
+        import docker  # noqa: F401
+    except ImportError:
+        return "the docker SDK is not installed (pip install 'docker>=7')"
+
+    def ping() -> None:
+        client = _client(host, timeout_s=5)
+        try:
+            client.ping()
+        finally:
+            client.close()
+
+    try:
+        await asyncio.to_thread(ping)
+    except Exception as e:  # noqa: BLE001 - whatever it is, there is no engine to use
+        return f"no Docker Engine answers: {error_text(e)}"
+    return None
+
+
+class DockerExecutor:
+    name = "docker"
+
+    def __init__(self, settings: Settings, *, host: str | None = None, log: Callable[[str], None] | None = None,
+                 network: str | None = None, pids_limit: int = 4096, threads: int = 16) -> None:
+        """`network`: None picks "bridge" when the daemon has that network, else "none"
+        (a dockerd started with `--bridge=none`, as on these machines, has no bridge)."""
+        self.settings = settings
+        self.client = _client(host)
+        self.streams = _client(host, timeout_s=None)  # attach and wait last as long as a container
+        self.network = network or ""
+        self.pids_limit = pids_limit
+        self.owner = owner_id()
+        self.log = log or _logger.warning
+        self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conveyor-docker")
+        self._present: set[str] = set()
+        self._pulls: dict[tuple[str, tuple[str, str] | None], asyncio.Task[str | None]] = {}
+        self._tasks: set[DockerTask] = set()
+        self._started = False
+
+    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run a short, blocking SDK call on the executor's pool."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
+
+    def create(self, name: str, kw: dict[str, Any]) -> str:
+        """Create a container (replacing one a crashed attempt left under that name); its id."""
+        import docker
+
+        try:
+            return str(self.client.containers.create(name=name, **kw).id)
+        except docker.errors.APIError as e:
+            if e.status_code != 409:
+                raise
+        self.remove(name)
+        return str(self.client.containers.create(name=name, **kw).id)
+
+    def remove(self, cid: str) -> None:
+        import docker
+
+        try:
+            self.client.api.remove_container(cid, force=True, v=True)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as e:
+            self.log(f"could not remove container {cid[:12]}: {error_text(e)}")
+
+    def kill(self, cid: str, sig: int) -> None:
+        """Signal a container from a pool thread; one that already ended is not an error."""
+        name = "SIGKILL" if sig == signal.SIGKILL else "SIGTERM"
+
+        def send() -> None:
+            try:
+                self.client.api.kill(cid, signal=name)
+            except Exception:  # noqa: BLE001 - not running any more (409) or gone (404)
+                pass
+
+        self._pool.submit(send)
+
+    async def ensure_image(self, image: str, policy: str | None, auths: Mapping[str, tuple[str, str]] | None = None,
+                           missing: tuple[str, ...] = ()) -> str | None:
+        """Pull as the policy says, with `auths` (host -> user, password: imagePullSecrets); a string says why not."""
+        mode = pull_mode(policy)
+        if mode != "always" and image in self._present:
+            return None
+        if mode != "always":
+            try:
+                await self.call(self.client.api.inspect_image, image)
+                self._present.add(image)
+                return None
+            except Exception:  # noqa: BLE001 - not present (or unreadable): pull it
+                if mode == "never":
+                    return f'image "{image}" is not present and imagePullPolicy is Never'
+        key = (image, cred := (auths or {}).get(registry_of(image)))
+        pending = self._pulls.get(key)
+        if pending is None:
+            pending = asyncio.get_running_loop().create_task(self._pull(image, cred, missing))
+            self._pulls[key] = pending
+            pending.add_done_callback(lambda _: self._pulls.pop(key, None))
+        return await asyncio.shield(pending)
+
+    async def _pull(self, image: str, cred: tuple[str, str] | None, missing: tuple[str, ...]) -> str | None:
+        from docker.utils import parse_repository_tag
+
+        repo, tag = parse_repository_tag(image)
+        # the credentials go in the API request's X-Registry-Auth header only; TLS is the
+        # daemon's choice (dockerd treats loopback registries as insecure; others need its config)
+        auth = {"username": cred[0], "password": cred[1]} if cred else None
+        try:
+            # tag "latest" when none: the SDK would otherwise pull every tag of the repository
+            await self.call(functools.partial(self.client.images.pull, repo, tag=tag or "latest", auth_config=auth))
+        except Exception as e:  # noqa: BLE001
+            return pull_failure(image, error_text(e), 1, had_auth=cred is not None, missing=missing)
+        self._present.add(image)
+        return None
+
+    async def sweep(self) -> list[str]:
+        """Remove containers that a dead conveyor process on this host left behind."""
+        try:
+            found = await self.call(functools.partial(
+                self.client.api.containers, all=True, filters={"label": OWNER_LABEL}))
+        except Exception as e:  # noqa: BLE001
+            self.log(f"could not list leftover containers: {error_text(e)}")
+            return []
+        host = socket.gethostname()
+        stale: list[str] = []
+        for item in found:
+            owner = (item.get("Labels") or {}).get(OWNER_LABEL, "")
+            pid, _, where = owner.partition("@")
+            if owner == self.owner or (where == host and pid.isdigit() and _alive(int(pid))):
+                continue  # ours, or another live conveyor process drives it
+            stale.append(str(item["Id"]))
+        await asyncio.gather(*(self.call(self.remove, cid) for cid in stale))
+        if stale:
+            self.log(f"removed {len(stale)} container(s) left behind by a conveyor process that is gone")
+        return stale
+
+    async def _first_launch(self) -> None:
+        self._started = True
+        if not self.network:
+            try:
+                bridged = await self.call(functools.partial(self.client.api.networks, names=["bridge"]))
+            except Exception as e:  # noqa: BLE001
+                raise ExecutorError(f"no Docker Engine answers: {error_text(e)}") from e
+            self.network = "bridge" if any(n.get("Name") == "bridge" for n in bridged) else "none"
+        await self.sweep()
+
+    async def launch(self, spec: TaskSpec) -> DockerTask:
+        if not spec.key or "/" in spec.key or spec.key in (".", ".."):
+            raise ExecutorError(f"task key {spec.key!r} cannot name a container; use a name without '/'")
+        if not self._started:
+            await self._first_launch()
+        scratch = self.settings.scratch_dir / spec.key
+        if scratch.exists():
+            await asyncio.to_thread(shutil.rmtree, scratch, True)
+        task = DockerTask(spec, self, scratch)
+        self._tasks.add(task)
+        task.on_done(lambda: self._tasks.discard(task))
+        return task
+
+    async def close(self) -> None:
+        await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+        await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
+        self.client.close()
+        self.streams.close()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` exists (copied from podman.py, which keeps it private)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
