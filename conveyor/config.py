@@ -40,6 +40,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "",
         "registries reached over plain HTTP, e.g. 'reg.lan:5000,10.0.0.5:5000' (loopback ones always are)",
     ),
+    "CONVEYOR_NODE_PROFILES": (
+        "small=cpu:1,memory:2Gi",
+        "node-selector value -> limits a task gets here, e.g. 'small=cpu:1,memory:2Gi;big=cpu:2,memory:8Gi'",
+    ),
     "CONVEYOR_HOST": ("", "server the CLI and conveyor.couler talk to (wins over PIPELINE_HOST)"),
     "CONVEYOR_TOKEN": ("", "bearer token for that server (wins over PIPELINE_TOKEN)"),
     "CONVEYOR_VERIFY_SSL": ("true", "check the server's TLS certificate (false for self-signed test servers)"),
@@ -114,6 +118,9 @@ class Settings:
     #: semaphore name -> limit: "CONFIGMAP/KEY" for configMapKeyRef semaphores, "KEY" for database ones
     semaphore_limits: Mapping[str, int] = field(default_factory=dict)
 
+    #: node-selector value -> resource limits ({"cpu": "1", "memory": "2Gi"}); see runtime/profiles.py
+    node_profiles: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
     #: the Fernet key file for secrets; empty Path(): `<home>/secret.key`
     secret_key_file: Path = field(default=Path())
     #: registries pulled from and pushed to without TLS, besides loopback ones
@@ -168,6 +175,7 @@ class Settings:
             server_token=env.get("CONVEYOR_TOKEN") or env.get("PIPELINE_TOKEN", ""),
             verify_ssl=_bool(env, "CONVEYOR_VERIFY_SSL"),
             secret_key_file=Path(os.path.expanduser(env.get("CONVEYOR_SECRET_KEY_FILE") or str(home / "secret.key"))),
+            node_profiles=_profiles(_env(env, "CONVEYOR_NODE_PROFILES"), env.get("WORKFLOW_NODE_SELECTOR_VALUE_SMALL", "")),
             insecure_registries=tuple(
                 r.strip() for r in env.get("CONVEYOR_INSECURE_REGISTRIES", "").split(",") if r.strip()
             ),
@@ -189,3 +197,25 @@ def _limits(raw: str) -> dict[str, int]:
             )
         limits[name.strip()] = limit
     return limits
+
+
+def _profiles(raw: str, small_alias: str) -> dict[str, dict[str, str]]:
+    """`small=cpu:1,memory:2Gi;big=cpu:2` -> {"small": {"cpu": "1", "memory": "2Gi"}, ...}."""
+    profiles: dict[str, dict[str, str]] = {}
+    for part in filter(None, (p.strip() for p in raw.split(";"))):
+        name, sep, body = part.partition("=")
+        limits: dict[str, str] = {}
+        for item in filter(None, (i.strip() for i in body.split(","))):
+            what, colon, value = item.partition(":")
+            if not colon or what.strip() not in ("cpu", "memory") or not value.strip():
+                limits = {}
+                break
+            limits[what.strip()] = value.strip()
+        if not sep or not name.strip() or not limits:
+            raise InvalidInput(
+                f"CONVEYOR_NODE_PROFILES: {part!r} is not VALUE=cpu:N,memory:SIZE; write e.g. small=cpu:1,memory:2Gi"
+            )
+        profiles[name.strip()] = limits
+    if small_alias and "small" in profiles:
+        profiles.setdefault(small_alias, profiles["small"])
+    return profiles

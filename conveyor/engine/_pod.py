@@ -90,6 +90,7 @@ class PodCtl(Ctl):
             return
         phase = result.get("phase") or "Error"
         message = result.get("message") or ""
+        self.node.image_id = result.get("imageID") or None
         try:
             outputs, problem = pod_outputs(self.sub, result, self.local_scope, phase == "Succeeded")
         except ConveyorError as exc:

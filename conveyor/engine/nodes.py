@@ -35,6 +35,8 @@ class Node:
     started_at: float | None = None
     finished_at: float | None = None
     image: str | None = None
+    #: the content address of the image the task really ran (`sha256:...`), from the executor
+    image_id: str | None = None
     pod_name: str | None = None
     #: times the pod was launched again because conveyor restarted while it ran
     restarts: int = 0
@@ -89,6 +91,9 @@ class Node:
             # Not an Argo NodeStatus field (the schema allows extra ones): the UI shows it
             # and it tells how to reproduce the run.
             out["image"] = self.image
+        if self.image_id:
+            # like a Kubernetes containerStatus.imageID: the run can be reproduced from it
+            out["imageID"] = self.image_id
         if self.pod_name:
             out["podName"] = self.pod_name
         return out

@@ -12,18 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-import shutil
 import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ConveyorError
+from conveyor.executors._ctr import ContainerTask
 from conveyor.executors._dockerio import DockerRunning, archive_out, error_text
-from conveyor.executors._files import copy_out, place_input, read_parameter
 from conveyor.executors._oci import Bind, container_path, cpu_cores, memory_bytes
-from conveyor.executors._pod import SCRIPT_PATH, PodTask
-from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
-from conveyor.executors.podman import OWNER_LABEL, TASK_LABEL, WORKFLOW_LABEL
+from conveyor.executors.base import ContainerSpec, TaskSpec
 
 if TYPE_CHECKING:
     from conveyor.executors.docker import DockerExecutor
@@ -35,49 +32,18 @@ _HOLDER_CMD = ["sh", "-c", "while :; do sleep 3600; done"]
 _NAME_BAD = re.compile(r"[^a-zA-Z0-9_.-]")
 
 
-class DockerTask(PodTask):
+class DockerTask(ContainerTask):
     executor_name = "docker"
 
     def __init__(self, spec: TaskSpec, executor: DockerExecutor, scratch: Path) -> None:
         self._ex = executor
-        self._scratch = scratch
-        self._binds: list[Bind] = []
-        self._volumes: dict[str, Path] = {}
         prefix = _NAME_BAD.sub("_", f"conveyor-{spec.key}")[:200]
         self._names = {c.name: _NAME_BAD.sub("_", f"{prefix}-{c.name}")[:250] for c in spec.containers}
         self._holder_name = f"{prefix}-net" if len(spec.containers) > 1 else None
         self._holder: str | None = None  # its container id, once created
         self._holder_lock = asyncio.Lock()  # a containerSet starts parallel mains at once
         self._ids: dict[str, str] = {}  # container name (in the spec) -> id
-        self._binds_of: dict[str, list[Bind]] = {}
-        self._oom: set[str] = set()
-        super().__init__(spec)
-
-    def _labels(self) -> dict[str, str]:
-        return {OWNER_LABEL: self._ex.owner, TASK_LABEL: self.spec.key,
-                WORKFLOW_LABEL: f"{self.spec.namespace}.{self.spec.workflow}"}
-
-    async def _prepare(self) -> None:
-        spec = self.spec
-        try:
-            self._scratch.mkdir(parents=True, exist_ok=True)
-            spec.log_dir.mkdir(parents=True, exist_ok=True)
-            for i, f in enumerate(spec.inputs):
-                target = container_path(f.path, "input artifact path")
-                if not f.source.exists():
-                    raise ConveyorError(f"input artifact for {f.path} is missing: {f.source} does not exist")
-                host = self._scratch / "inputs" / str(i) / (Path(target).name or "input")
-                await asyncio.to_thread(place_input, f.source, host, f.mode)
-                self._binds.append(Bind(str(host), target))
-            for c in spec.containers:
-                for mount in c.volume_mounts:
-                    name = str(mount.get("name") or "")
-                    if name and name not in self._volumes:
-                        folder = self._scratch / "volumes" / name.replace("/", "_")
-                        folder.mkdir(parents=True, exist_ok=True)
-                        self._volumes[name] = folder
-        except OSError as e:
-            raise ConveyorError(f"could not prepare the task's files: {e}") from e
+        super().__init__(spec, scratch, owner=executor.owner, keep_scratch=executor.settings.keep_scratch)
 
     async def _ensure_holder(self, image: str) -> str | None:
         """Start the network holder (multi-container tasks); a string says why it could not."""
@@ -91,36 +57,16 @@ class DockerTask(PodTask):
                 holder = await ex.call(ex.create, self._holder_name, dict(
                     image=image, entrypoint=_HOLDER_CMD[:1], command=_HOLDER_CMD[1:], labels=self._labels(),
                     network_mode=ex.network, pids_limit=16, mem_limit=32 * 2**20))
-                self._holder = holder  # set before start: _cleanup removes it even if start fails
+                self._holder = holder  # set before start: _remove removes it even if start fails
                 await ex.call(ex.client.api.start, holder)
             except Exception as e:  # noqa: BLE001 - reported as the task's error
                 return f"docker could not start the task's network holder from {image}: {error_text(e)}"
         return None
 
-    def _mounts(self, c: ContainerSpec) -> list[Bind] | str:
-        binds = list(self._binds)
-        for mount in c.volume_mounts:
-            folder = self._volumes.get(str(mount.get("name") or ""))
-            if folder is not None and mount.get("mountPath"):
-                try:
-                    target = container_path(str(mount["mountPath"]), "volumeMounts.mountPath")
-                except ConveyorError as e:
-                    return e.message
-                binds.append(Bind(str(folder), target, bool(mount.get("readOnly"))))
-        return binds
-
-    def _create_args(self, c: ContainerSpec, image: str, binds: list[Bind]) -> dict[str, Any]:
+    def _create_args(self, c: ContainerSpec, image: str, args: list[str], binds: list[Bind]) -> dict[str, Any]:
         """The SDK's `containers.create` keywords (raises InvalidInput for bad quantities)."""
         from docker.types import Mount
 
-        args = list(c.args)
-        if c.script_source is not None:
-            script = self._scratch / "script" / c.name
-            script.parent.mkdir(parents=True, exist_ok=True)
-            script.write_text(c.script_source)
-            script.chmod(0o755)
-            binds.append(Bind(str(script), SCRIPT_PATH, read_only=True))
-            args.append(SCRIPT_PATH)
         kw: dict[str, Any] = dict(
             image=image, labels=self._labels(), environment=dict(c.env), pids_limit=self._ex.pids_limit,
             # Kubernetes semantics: command replaces ENTRYPOINT, args replace CMD
@@ -129,7 +75,7 @@ class DockerTask(PodTask):
             network_mode=f"container:{self._holder}" if self._holder else self._ex.network,
         )
         if c.working_dir:
-            kw["working_dir"] = container_path(c.working_dir, "workingDir")  # Docker creates it if missing
+            kw["working_dir"] = container_path(c.working_dir, "workingDir")
         limits = dict(c.resources.get("limits") or {})
         if "memory" in limits:
             kw["mem_limit"] = kw["memswap_limit"] = memory_bytes(limits["memory"])
@@ -158,9 +104,12 @@ class DockerTask(PodTask):
         binds = self._mounts(c)
         if isinstance(binds, str):
             return f'container "{c.name}": {binds}'
-        self._binds_of[c.name] = binds
+        problem = await self._workdir(c, binds)
+        if problem:
+            return problem
+        args = self._script(c, binds)
         try:
-            kw = self._create_args(c, c.image, binds)
+            kw = self._create_args(c, c.image, args, binds)
         except ConveyorError as e:
             return f'container "{c.name}": {e.message}'
         try:
@@ -184,76 +133,29 @@ class DockerTask(PodTask):
             running.signal(signal.SIGTERM)  # terminate() came while it was starting
         return running
 
-    async def _finish(self, name: str, running: Any) -> int:
-        code = await super()._finish(name, running)
-        if code == 137 and await self._oom_killed(name):
-            self._oom.add(name)
-        return code
+    async def _image_has_dir(self, image: str, path: str) -> bool:
+        return True  # Docker creates a missing workingDir, as Kubernetes runtimes do
 
-    async def _oom_killed(self, name: str) -> bool:
+    async def _image_id(self, image: str) -> str | None:
+        return await self._ex.image_id(image)
+
+    async def _reports_oom(self, name: str) -> bool:
+        # dockerd reports it; podman's compatible socket on hybrid-cgroup hosts does not
         try:
             attrs = await self._ex.call(self._ex.client.api.inspect_container, self._ids[name])
         except Exception:  # noqa: BLE001 - then only the heuristic speaks
-            attrs = {}
-        if (attrs.get("State") or {}).get("OOMKilled"):
-            return True
-        # dockerd reports it here; podman's compatible socket on hybrid-cgroup hosts does not
-        # (see podman.py): a SIGKILL that conveyor did not send, to a memory-limited container.
-        spec = next(c for c in self.spec.containers if c.name == name)
-        return "memory" in dict(spec.resources.get("limits") or {}) and not self._stopping
-
-    async def _run_pod(self) -> TaskResult:
-        result = await super()._run_pod()
-        if self._oom and result.phase != "Succeeded":
-            result.phase = "Failed"
-            result.message = f"OOMKilled (exit code 137): {', '.join(sorted(self._oom))} went over its memory limit"
-        return result
-
-    async def _collect(self, result: TaskResult) -> None:
-        self._collect_result(result)
-        main = self._result_from or next(iter(self._names))
-        out = self._scratch / "outputs"
-        for name, path in self.spec.output_parameters.items():
-            dest = out / "parameters" / name
-            if await self._copy_out(main, path, dest) and dest.is_file():
-                result.parameters[name] = await asyncio.to_thread(read_parameter, dest)
-        for name, path in self.spec.output_artifacts.items():
-            dest = self.spec.collect_dir / name
-            if await self._copy_out(main, path, dest):
-                result.artifacts[name] = dest
-
-    async def _copy_out(self, name: str, path: str, dest: Path) -> bool:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists() or dest.is_symlink():
-            await asyncio.to_thread(shutil.rmtree, dest, True)
-        try:
-            target = container_path(path, "output path")
-        except ConveyorError:
             return False
-        host = self._bound(name, target)
-        if host is not None:  # under a volume or an input: the host folder holds it
-            if not host.exists():
-                return False
-            await asyncio.to_thread(copy_out, host, dest)
-            return True
+        return bool((attrs.get("State") or {}).get("OOMKilled"))
+
+    async def _copy_from(self, name: str, target: str, dest: Path) -> bool:
         cid = self._ids.get(name)
         if cid is None:
             return False
         problem = await self._ex.call(archive_out, self._ex.client, cid, target, dest, self._scratch / "outputs")
         if problem:
-            self._ex.log(f"task {self.spec.key}: output {path} not collected: {problem}")
+            self._ex.log(f"task {self.spec.key}: output {target} not collected: {problem}")
         return problem is None and dest.exists()
 
-    def _bound(self, name: str, target: str) -> Path | None:
-        """The host path of `target` when a bind mount of that container holds it (deepest mount wins)."""
-        for bind in sorted(self._binds_of.get(name, []), key=lambda b: -len(b.target)):
-            if target == bind.target or target.startswith(bind.target.rstrip("/") + "/"):
-                rest = target[len(bind.target):].lstrip("/")
-                return Path(bind.source) / rest if rest else Path(bind.source)
-        return None
-
-    async def _cleanup(self) -> None:
+    async def _remove(self) -> None:
         ids = list(self._ids.values()) + ([self._holder] if self._holder else [])
         await asyncio.gather(*(self._ex.call(self._ex.remove, cid) for cid in ids))
-        if not self._ex.settings.keep_scratch:
-            await asyncio.to_thread(shutil.rmtree, self._scratch, True)

@@ -87,6 +87,8 @@ class TaskResult:
     artifacts: dict[str, Path] = field(default_factory=dict)
     started_at: float | None = None  # epoch seconds
     finished_at: float | None = None
+    #: the image the main container ran, by content (`sha256:...`); None for host processes
+    image_id: str | None = None
     #: per-container exit codes (containerSet, sidecars) for the node tree
     containers: dict[str, int | None] = field(default_factory=dict)
 

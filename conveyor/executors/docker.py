@@ -17,22 +17,28 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
-import shutil
 import signal
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from conveyor.config import Settings
 from conveyor.errors import ExecutorError
+from conveyor.executors._ctr import (
+    OWNER_LABEL,
+    check_key,
+    fresh_scratch,
+    owner_id,
+    stale,
+    terminate_all,
+    track,
+)
 from conveyor.executors._docker_task import DockerTask
 from conveyor.executors._dockerio import error_text
-from conveyor.executors._oci import pull_mode
-from conveyor.executors._registry import pull_failure, registry_of
+from conveyor.executors._pulls import ImagePulls
+from conveyor.executors._registry import pull_failure
 from conveyor.executors.base import TaskSpec
-from conveyor.executors.podman import OWNER_LABEL, owner_id
 
 __all__ = ["DockerExecutor", "DockerTask", "docker_problem"]
 
@@ -70,13 +76,14 @@ async def docker_problem(host: str | None = None) -> str | None:
     return None
 
 
-class DockerExecutor:
+class DockerExecutor(ImagePulls):
     name = "docker"
 
     def __init__(self, settings: Settings, *, host: str | None = None, log: Callable[[str], None] | None = None,
                  network: str | None = None, pids_limit: int = 4096, threads: int = 16) -> None:
         """`network`: None picks "bridge" when the daemon has that network, else "none"
         (a dockerd started with `--bridge=none`, as on these machines, has no bridge)."""
+        super().__init__()
         self.settings = settings
         self.client = _client(host)
         self.streams = _client(host, timeout_s=None)  # attach and wait last as long as a container
@@ -85,8 +92,6 @@ class DockerExecutor:
         self.owner = owner_id()
         self.log = log or _logger.warning
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="conveyor-docker")
-        self._present: set[str] = set()
-        self._pulls: dict[tuple[str, tuple[str, str] | None], asyncio.Task[str | None]] = {}
         self._tasks: set[DockerTask] = set()
         self._started = False
 
@@ -128,29 +133,21 @@ class DockerExecutor:
 
         self._pool.submit(send)
 
-    async def ensure_image(self, image: str, policy: str | None, auths: Mapping[str, tuple[str, str]] | None = None,
-                           missing: tuple[str, ...] = ()) -> str | None:
-        """Pull as the policy says, with `auths` (host -> user, password: imagePullSecrets); a string says why not."""
-        mode = pull_mode(policy)
-        if mode != "always" and image in self._present:
-            return None
-        if mode != "always":
-            try:
-                await self.call(self.client.api.inspect_image, image)
-                self._present.add(image)
-                return None
-            except Exception:  # noqa: BLE001 - not present (or unreadable): pull it
-                if mode == "never":
-                    return f'image "{image}" is not present and imagePullPolicy is Never'
-        key = (image, cred := (auths or {}).get(registry_of(image)))
-        pending = self._pulls.get(key)
-        if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._pull(image, cred, missing))
-            self._pulls[key] = pending
-            pending.add_done_callback(lambda _: self._pulls.pop(key, None))
-        return await asyncio.shield(pending)
+    async def _has_image(self, image: str) -> bool:
+        try:
+            await self.call(self.client.api.inspect_image, image)
+        except Exception:  # noqa: BLE001 - not present (or unreadable): pull it
+            return False
+        return True
 
-    async def _pull(self, image: str, cred: tuple[str, str] | None, missing: tuple[str, ...]) -> str | None:
+    async def _inspect_id(self, image: str) -> str | None:
+        try:
+            attrs = await self.call(self.client.api.inspect_image, image)
+        except Exception:  # noqa: BLE001 - unknown: the node just records no id
+            return None
+        return str(attrs.get("Id") or "") or None
+
+    async def _pull(self, image: str, host: str, cred: tuple[str, str] | None, missing: tuple[str, ...]) -> str | None:
         from docker.utils import parse_repository_tag
 
         repo, tag = parse_repository_tag(image)
@@ -162,7 +159,6 @@ class DockerExecutor:
             await self.call(functools.partial(self.client.images.pull, repo, tag=tag or "latest", auth_config=auth))
         except Exception as e:  # noqa: BLE001
             return pull_failure(image, error_text(e), 1, had_auth=cred is not None, missing=missing)
-        self._present.add(image)
         return None
 
     async def sweep(self) -> list[str]:
@@ -173,18 +169,12 @@ class DockerExecutor:
         except Exception as e:  # noqa: BLE001
             self.log(f"could not list leftover containers: {error_text(e)}")
             return []
-        host = socket.gethostname()
-        stale: list[str] = []
-        for item in found:
-            owner = (item.get("Labels") or {}).get(OWNER_LABEL, "")
-            pid, _, where = owner.partition("@")
-            if owner == self.owner or (where == host and pid.isdigit() and _alive(int(pid))):
-                continue  # ours, or another live conveyor process drives it
-            stale.append(str(item["Id"]))
-        await asyncio.gather(*(self.call(self.remove, cid) for cid in stale))
-        if stale:
-            self.log(f"removed {len(stale)} container(s) left behind by a conveyor process that is gone")
-        return stale
+        gone = stale(((str(item["Id"]), item.get("Labels") or {}) for item in found), self.owner,
+                     socket.gethostname())
+        await asyncio.gather(*(self.call(self.remove, cid) for cid in gone))
+        if gone:
+            self.log(f"removed {len(gone)} container(s) left behind by a conveyor process that is gone")
+        return gone
 
     async def _first_launch(self) -> None:
         self._started = True
@@ -197,31 +187,15 @@ class DockerExecutor:
         await self.sweep()
 
     async def launch(self, spec: TaskSpec) -> DockerTask:
-        if not spec.key or "/" in spec.key or spec.key in (".", ".."):
-            raise ExecutorError(f"task key {spec.key!r} cannot name a container; use a name without '/'")
+        check_key(spec.key)
         if not self._started:
             await self._first_launch()
-        scratch = self.settings.scratch_dir / spec.key
-        if scratch.exists():
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
-        task = DockerTask(spec, self, scratch)
-        self._tasks.add(task)
-        task.on_done(lambda: self._tasks.discard(task))
-        return task
+        scratch = await fresh_scratch(self.settings.scratch_dir, spec.key)
+        return track(self._tasks, DockerTask(spec, self, scratch))
 
     async def close(self) -> None:
-        await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+        await terminate_all(self._tasks)
         await asyncio.get_running_loop().run_in_executor(None, self._pool.shutdown, True)
         self.client.close()
         self.streams.close()
 
-
-def _alive(pid: int) -> bool:
-    """Whether process `pid` exists (copied from podman.py, which keeps it private)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -21,28 +21,31 @@ import os
 import shutil
 import signal
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from conveyor.config import Settings
-from conveyor.errors import ConveyorError, ExecutorError
+from conveyor.errors import ConveyorError
 from conveyor.executors._container import Running
-from conveyor.executors._files import copy_out, place_input, read_parameter
-from conveyor.executors._oci import Bind, RunOptions, container_path, podman_run_argv, pull_mode
-from conveyor.executors._pod import SCRIPT_PATH, PodTask
-from conveyor.executors._registry import insecure, private_authfile, pull_failure, registry_of
-from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
+from conveyor.executors._ctr import (
+    OWNER_LABEL,
+    TASK_LABEL,
+    ContainerTask,
+    check_key,
+    fresh_scratch,
+    owner_id,
+    stale,
+    terminate_all,
+    track,
+)
+from conveyor.executors._oci import RunOptions, podman_run_argv
+from conveyor.executors._pulls import ImagePulls
+from conveyor.executors._registry import insecure, private_authfile, pull_failure
+from conveyor.executors.base import ContainerSpec, TaskSpec
 
-__all__ = ["PodmanExecutor", "PodmanTask", "podman_problem", "OWNER_LABEL", "TASK_LABEL"]
+__all__ = ["PodmanExecutor", "PodmanTask", "podman_problem", "OWNER_LABEL", "TASK_LABEL", "owner_id"]
 
 _logger = logging.getLogger(__name__)
-OWNER_LABEL = "dev.conveyor.owner"  # pid@host of the process driving the task
-TASK_LABEL = "dev.conveyor.task"
-WORKFLOW_LABEL = "dev.conveyor.workflow"
-
-
-def owner_id() -> str:
-    return f"{os.getpid()}@{socket.gethostname()}"
 
 
 async def run_podman(podman: str, *args: str, timeout_s: float = 120.0) -> tuple[int, str, str]:
@@ -74,60 +77,27 @@ async def podman_problem(podman: str) -> str | None:
     return None if code == 0 else (_last_line(err) or f"podman info exited {code}")
 
 
-class PodmanTask(PodTask):
+class PodmanTask(ContainerTask):
     executor_name = "podman"
 
     def __init__(self, spec: TaskSpec, executor: PodmanExecutor, scratch: Path) -> None:
         self._ex = executor
-        self._scratch = scratch
-        self._binds: list[Bind] = []
-        self._volumes: dict[str, Path] = {}
         safe = spec.key.lower()
         self._prefix = f"conveyor-{safe}"[:200]
         self._names = {c.name: f"{self._prefix}-{c.name.lower()}"[:250] for c in spec.containers}
         self._pod = self._prefix if len(spec.containers) > 1 else None
         self._created: list[str] = []
-        self._binds_of: dict[str, list[Bind]] = {}
-        self._oom: set[str] = set()
-        super().__init__(spec)
-
-    # -- layout --------------------------------------------------------------------
+        super().__init__(spec, scratch, owner=executor.owner, keep_scratch=executor.settings.keep_scratch)
 
     async def _prepare(self) -> None:
-        spec = self.spec
-        try:
-            self._scratch.mkdir(parents=True, exist_ok=True)
-            spec.log_dir.mkdir(parents=True, exist_ok=True)
-            for i, f in enumerate(spec.inputs):
-                target = container_path(f.path, "input artifact path")
-                if not f.source.exists():
-                    raise ConveyorError(f"input artifact for {f.path} is missing: {f.source} does not exist")
-                host = self._scratch / "inputs" / str(i) / (Path(target).name or "input")
-                await asyncio.to_thread(place_input, f.source, host, f.mode)
-                self._binds.append(Bind(str(host), target))
-        except OSError as e:
-            raise ConveyorError(f"could not prepare the task's files: {e}") from e
-        for c in spec.containers:
-            for mount in c.volume_mounts:
-                name = str(mount.get("name") or "")
-                if name and name not in self._volumes:
-                    folder = self._scratch / "volumes" / name.replace("/", "_")
-                    folder.mkdir(parents=True, exist_ok=True)
-                    self._volumes[name] = folder
+        await super()._prepare()
         if self._pod:
-            labels = self._labels()
             args = ["pod", "create", "--replace", "--name", self._pod, "--network", self._ex.network]
-            for key, value in labels.items():
+            for key, value in self._labels().items():
                 args += ["--label", f"{key}={value}"]
             code, _, err = await run_podman(self._ex.podman, *args)
             if code != 0:
                 raise ConveyorError(f"podman could not create the task's pod: {_last_line(err)}")
-
-    def _labels(self) -> dict[str, str]:
-        return {OWNER_LABEL: self._ex.owner, TASK_LABEL: self.spec.key,
-                WORKFLOW_LABEL: f"{self.spec.namespace}.{self.spec.workflow}"}
-
-    # -- one container -----------------------------------------------------------------
 
     async def _start(self, c: ContainerSpec) -> Running | str:
         if not c.image:
@@ -139,35 +109,13 @@ class PodmanTask(PodTask):
             return e.message
         if pulled:
             return pulled
-        binds = list(self._binds)
-        for mount in c.volume_mounts:
-            folder = self._volumes.get(str(mount.get("name") or ""))
-            if folder is not None and mount.get("mountPath"):
-                try:
-                    target = container_path(str(mount["mountPath"]), "volumeMounts.mountPath")
-                except ConveyorError as e:
-                    return e.message
-                binds.append(Bind(str(folder), target, bool(mount.get("readOnly"))))
-        if c.working_dir:
-            try:
-                workdir = container_path(c.working_dir, "workingDir")
-            except ConveyorError as e:
-                return f'container "{c.name}": {e.message}'
-            if not any(b.target == workdir for b in binds) and not await self._ex.image_has_dir(c.image, workdir):
-                # Kubernetes runtimes create a missing workingDir; podman 4.3 refuses to start
-                # ("workdir does not exist"), so the task gets an empty folder there.
-                folder = self._scratch / "workdirs" / c.name
-                folder.mkdir(parents=True, exist_ok=True)
-                binds.append(Bind(str(folder), workdir))
-        self._binds_of[c.name] = binds
-        args = list(c.args)
-        if c.script_source is not None:
-            script = self._scratch / "script" / c.name
-            script.parent.mkdir(parents=True, exist_ok=True)
-            script.write_text(c.script_source)
-            script.chmod(0o755)
-            binds.append(Bind(str(script), SCRIPT_PATH, read_only=True))
-            args.append(SCRIPT_PATH)
+        binds = self._mounts(c)
+        if isinstance(binds, str):
+            return binds
+        problem = await self._workdir(c, binds)
+        if problem:
+            return problem
+        args = self._script(c, binds)
         name = self._names[c.name]
         try:
             argv = podman_run_argv(self._ex.podman, RunOptions(
@@ -191,26 +139,6 @@ class PodmanTask(PodTask):
             self._signal_all(signal.SIGTERM)
         return running
 
-    async def _finish(self, name: str, running: Running) -> int:
-        code = await super()._finish(name, running)
-        if code == 125:
-            # podman's own failure (not the container's): its message went to the log
-            self._codes[name] = code
-        if code == 137 and await self._oom_killed(self._names[name]):
-            self._oom.add(name)
-        return code
-
-    async def _oom_killed(self, container: str) -> bool:
-        code, out, _ = await run_podman(self._ex.podman, "inspect", "--format", "{{.State.OOMKilled}}", container)
-        if code == 0 and out.strip() == "true":
-            return True
-        # On hosts with hybrid cgroups (memory on v1) conmon does not see the OOM event and
-        # podman reports OOMKilled=false; a SIGKILL that conveyor did not send, to a container
-        # with a memory limit, is the kernel's OOM killer.
-        spec = next((c for c in self.spec.containers if self._names[c.name] == container), None)
-        limited = spec is not None and "memory" in dict(spec.resources.get("limits") or {})
-        return limited and not self._stopping
-
     def _signal_all(self, sig: int) -> None:
         """Signals go to the containers through podman; the attached `podman run` follows."""
         names = [self._names[n] for n in self._running]
@@ -222,69 +150,35 @@ class PodmanTask(PodTask):
         self._ex.background.add(task)
         task.add_done_callback(self._ex.background.discard)
 
-    # -- outputs and cleanup ---------------------------------------------------------------
+    async def _image_has_dir(self, image: str, path: str) -> bool:
+        return await self._ex.image_has_dir(image, path)
 
-    async def _run_pod(self) -> TaskResult:
-        result = await super()._run_pod()
-        if self._oom and result.phase != "Succeeded":
-            result.phase = "Failed"
-            result.message = f"OOMKilled (exit code 137): {', '.join(sorted(self._oom))} went over its memory limit"
-        return result
+    async def _image_id(self, image: str) -> str | None:
+        return await self._ex.image_id(image)
 
-    async def _collect(self, result: TaskResult) -> None:
-        self._collect_result(result)
-        main = self._names.get(self._result_from or "", next(iter(self._names.values())))
-        out = self._scratch / "outputs"
-        for name, path in self.spec.output_parameters.items():
-            dest = out / "parameters" / name
-            if await self._copy_out(main, path, dest) and dest.is_file():
-                result.parameters[name] = await asyncio.to_thread(read_parameter, dest)
-        for name, path in self.spec.output_artifacts.items():
-            dest = self.spec.collect_dir / name
-            if await self._copy_out(main, path, dest):
-                result.artifacts[name] = dest
+    async def _reports_oom(self, name: str) -> bool:
+        # exit 137 with OOMKilled=false: see ContainerTask._oom_killed for the hosts that do it
+        code, out, _ = await run_podman(self._ex.podman, "inspect", "--format", "{{.State.OOMKilled}}",
+                                        self._names[name])
+        return code == 0 and out.strip() == "true"
 
-    async def _copy_out(self, container: str, path: str, dest: Path) -> bool:
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        if dest.exists():
-            await asyncio.to_thread(shutil.rmtree, dest, True)
-        try:
-            target = container_path(path, "output path")
-        except ConveyorError:
-            return False
-        host = self._bound(container, target)
-        if host is not None:
-            # under a volume, an input or a created workdir: the host folder holds it
-            if not host.exists():
-                return False
-            await asyncio.to_thread(copy_out, host, dest)
-            return True
-        code, _, _ = await run_podman(self._ex.podman, "cp", f"{container}:{target}", str(dest))
+    async def _copy_from(self, name: str, target: str, dest: Path) -> bool:
+        code, _, _ = await run_podman(self._ex.podman, "cp", f"{self._names[name]}:{target}", str(dest))
         return code == 0 and dest.exists()
 
-    def _bound(self, container: str, target: str) -> Path | None:
-        """The host path of `target` when a bind mount of that container holds it (deepest mount wins)."""
-        name = next((n for n, full in self._names.items() if full == container), "")
-        for bind in sorted(self._binds_of.get(name, []), key=lambda b: -len(b.target)):
-            if target == bind.target or target.startswith(bind.target.rstrip("/") + "/"):
-                rest = target[len(bind.target):].lstrip("/")
-                return Path(bind.source) / rest if rest else Path(bind.source)
-        return None
-
-    async def _cleanup(self) -> None:
+    async def _remove(self) -> None:
         if self._created:
             await run_podman(self._ex.podman, "rm", "--force", "--time", "2", *self._created, timeout_s=60)
         if self._pod:
             await run_podman(self._ex.podman, "pod", "rm", "--force", self._pod, timeout_s=60)
-        if not self._ex.settings.keep_scratch:
-            await asyncio.to_thread(shutil.rmtree, self._scratch, True)
 
 
-class PodmanExecutor:
+class PodmanExecutor(ImagePulls):
     name = "podman"
 
     def __init__(self, settings: Settings, *, podman: str = "podman", log: Callable[[str], None] | None = None,
                  network: str = "bridge", pids_limit: int = 4096) -> None:
+        super().__init__()
         self.settings = settings
         self.podman = shutil.which(podman) or podman
         self.network = network
@@ -293,34 +187,18 @@ class PodmanExecutor:
         self._log = log or _logger.warning
         self.cli_env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "XDG_RUNTIME_DIR", "LANG",
                                                                       "CONTAINERS_CONF", "CONTAINERS_REGISTRIES_CONF")}
-        self._present: set[str] = set()
         self._dirs: dict[tuple[str, str], bool] = {}
-        self._pulls: dict[tuple[str, tuple[str, str] | None], asyncio.Task[str | None]] = {}
         self._tasks: set[PodmanTask] = set()
         self.background: set[asyncio.Task[object]] = set()
         self._swept = False
 
-    async def ensure_image(self, image: str, policy: str | None, auths: Mapping[str, tuple[str, str]] | None = None,
-                           missing: tuple[str, ...] = ()) -> str | None:
-        """Pull as the policy says, with `auths` (host -> user, password: imagePullSecrets); a string says why not."""
-        mode = pull_mode(policy)
-        if mode != "always" and image in self._present:
-            return None
-        if mode != "always":
-            code, _, _ = await run_podman(self.podman, "image", "exists", image)
-            if code == 0:
-                self._present.add(image)
-                return None
-            if mode == "never":
-                return f'image "{image}" is not present and imagePullPolicy is Never'
-        host = registry_of(image)
-        key = (image, cred := (auths or {}).get(host))
-        pending = self._pulls.get(key)
-        if pending is None:
-            pending = asyncio.get_running_loop().create_task(self._pull(image, host, cred, missing))
-            self._pulls[key] = pending
-            pending.add_done_callback(lambda _: self._pulls.pop(key, None))
-        return await asyncio.shield(pending)
+    async def _has_image(self, image: str) -> bool:
+        code, _, _ = await run_podman(self.podman, "image", "exists", image)
+        return code == 0
+
+    async def _inspect_id(self, image: str) -> str | None:
+        code, out, _ = await run_podman(self.podman, "image", "inspect", "--format", "{{.Id}}", image)
+        return out.strip() or None if code == 0 else None
 
     async def _pull(self, image: str, host: str, cred: tuple[str, str] | None, missing: tuple[str, ...]) -> str | None:
         # Always a private auth file (empty without a pull secret): a task pulls with its
@@ -331,7 +209,6 @@ class PodmanExecutor:
                 args.append("--tls-verify=false")
             code, _, err = await run_podman(self.podman, *args, image, timeout_s=600)
         if code == 0:
-            self._present.add(image)
             return None
         return pull_failure(image, err, code, had_auth=cred is not None, missing=missing)
 
@@ -353,48 +230,25 @@ class PodmanExecutor:
                                         "--format", "json")
         if code != 0 or not out.strip():
             return []
-        host = socket.gethostname()
-        stale: list[str] = []
-        for item in json.loads(out):
-            owner = (item.get("Labels") or {}).get(OWNER_LABEL, "")
-            pid, _, where = owner.partition("@")
-            if where == host and pid.isdigit() and _alive(int(pid)) and owner != self.owner:
-                continue  # another live conveyor process drives it
-            if owner == self.owner:
-                continue
-            stale.append(item.get("Id") or (item.get("Names") or [""])[0])
-        if stale:
-            await run_podman(self.podman, "rm", "--force", "--time", "0", *stale, timeout_s=120)
+        found = stale(((item.get("Id") or (item.get("Names") or [""])[0], item.get("Labels") or {})
+                       for item in json.loads(out)), self.owner, socket.gethostname())
+        if found:
+            await run_podman(self.podman, "rm", "--force", "--time", "0", *found, timeout_s=120)
             await run_podman(self.podman, "pod", "prune", "--force", timeout_s=60)
-            self._log(f"removed {len(stale)} container(s) left behind by a conveyor process that is gone")
-        return stale
+            self._log(f"removed {len(found)} container(s) left behind by a conveyor process that is gone")
+        return found
 
     async def launch(self, spec: TaskSpec) -> PodmanTask:
-        if not spec.key or "/" in spec.key or spec.key in (".", ".."):
-            raise ExecutorError(f"task key {spec.key!r} cannot name a container; use a name without '/'")
+        check_key(spec.key)
         if not self._swept:
             self._swept = True
             await self.sweep()
-        scratch = self.settings.scratch_dir / spec.key
-        if scratch.exists():
-            await asyncio.to_thread(shutil.rmtree, scratch, True)
+        scratch = await fresh_scratch(self.settings.scratch_dir, spec.key)
         # a crashed attempt of the same key may have left its container: names must be free
-        task = PodmanTask(spec, self, scratch)
-        self._tasks.add(task)
-        task.on_done(lambda: self._tasks.discard(task))
-        return task
+        return track(self._tasks, PodmanTask(spec, self, scratch))
 
     async def close(self) -> None:
-        await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+        await terminate_all(self._tasks)
         if self.background:
             await asyncio.gather(*self.background, return_exceptions=True)
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -185,7 +185,8 @@ class WorkflowRunner:
                 wf_spec = self.machine.spec or {}
                 secrets = SecretResolver(self.store, self.settings.secret_key_path, self.namespace)
                 spec = build_spec(self.settings, plan, key, inputs, list(wf_spec.get("volumes") or []),
-                                  secrets=secrets, pull_secrets=list(wf_spec.get("imagePullSecrets") or []))
+                                  secrets=secrets, pull_secrets=list(wf_spec.get("imagePullSecrets") or []),
+                                  node_selector=wf_spec.get("nodeSelector") or {})
                 handle = await self.executor.launch(spec)
                 self.handles[node_id] = handle
                 if node_id in self.killed:  # killed while its inputs were being staged

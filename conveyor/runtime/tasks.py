@@ -17,6 +17,7 @@ from typing import Any
 from conveyor.config import Settings
 from conveyor.errors import ConveyorError
 from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
+from conveyor.runtime.profiles import apply_profile, profile_for
 from conveyor.runtime.secrets import SecretResolver
 from conveyor.store import ArtifactRepo
 
@@ -74,6 +75,7 @@ def containers_of(tmpl: Mapping[str, Any], secrets: SecretResolver | None = None
 def build_spec(
     settings: Settings, plan: Mapping[str, Any], key: str, inputs: tuple[InputFile, ...], workflow_volumes: list[Any],
     *, secrets: SecretResolver | None = None, pull_secrets: Sequence[Mapping[str, Any]] = (),
+    node_selector: Mapping[str, Any] | None = None,
 ) -> TaskSpec:
     """The executor's TaskSpec; `secrets` resolves secretKeyRef env vars and `pull_secrets` (imagePullSecrets)."""
     tmpl = plan["template"]
@@ -86,7 +88,8 @@ def build_spec(
         namespace=plan["namespace"],
         node_id=plan["node_id"],
         node_name=plan["node_name"],
-        containers=containers_of(tmpl, secrets),
+        containers=apply_profile(containers_of(tmpl, secrets), profile_for(
+            {**(node_selector or {}), **(tmpl.get("nodeSelector") or {})}, settings.node_profiles)),
         inputs=inputs,
         output_parameters=dict(plan["outputs"]["parameters"]),
         output_artifacts={n: a["path"] for n, a in plan["outputs"]["artifacts"].items()},
@@ -143,6 +146,7 @@ def result_event(node_id: str, result: TaskResult, artifacts: Mapping[str, Any])
             "artifacts": dict(artifacts),
             "startedAt": result.started_at,
             "finishedAt": result.finished_at or time.time(),
+            "imageID": result.image_id,
         },
     }
 

@@ -1,14 +1,19 @@
-"""The docker executor against a real Docker Engine (tests/docker_engine.py starts one if none answers).
+"""The container executors (podman, docker) against their real runtimes, each test once for each.
 
-Skipped, with the reason, where no engine can be had or podman holds no stand-in
-images to load into it. Images are the stand-ins scripts/containers.sh builds.
+podman is the one scripts/containers.sh installs and configures; the Docker Engine is the
+one tests/docker_engine.py finds or starts. Each runtime is skipped, with its own reason,
+where it cannot run containers. Images are the local stand-ins that script tags with the
+names Argo's examples use (`busybox`, ...).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
+import subprocess
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,30 +21,77 @@ import pytest
 from executor_helpers import sh
 
 from conveyor.config import Settings
+from conveyor.executors._ctr import OWNER_LABEL, TASK_LABEL
 from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
 from conveyor.executors.docker import DockerExecutor
-from conveyor.executors.podman import OWNER_LABEL, TASK_LABEL
+from conveyor.executors.podman import PodmanExecutor, podman_problem
 from tests.docker_engine import engine
 
+Executor = PodmanExecutor | DockerExecutor
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
+
+@dataclass
+class Runtime:
+    """One container runtime as the tests see it: its executor, and a look at its containers."""
+
+    make: Callable[[Settings], Executor]
+    containers_of: Callable[[str], list[str]]  # the names of the task's containers (by TASK_LABEL)
+    leftover: Callable[[str, str], Callable[[], None]]  # start (task key, owner); the undo
+
+
+def _podman() -> Iterator[Runtime]:
+    problem = asyncio.run(podman_problem("podman"))
+    if problem is not None:
+        pytest.skip(f"podman cannot run containers here ({problem}); run scripts/containers.sh")
+
+    def containers_of(key: str) -> list[str]:
+        return subprocess.run(["podman", "ps", "--all", "--filter", f"label={TASK_LABEL}={key}", "--format",
+                               "{{.Names}}"], capture_output=True, text=True, check=True).stdout.split()
+
+    def leftover(key: str, owner: str) -> Callable[[], None]:
+        name = f"conveyor-{key}"
+        subprocess.run(["podman", "run", "-d", "--replace", "--name", name, "--label", f"{OWNER_LABEL}={owner}",
+                        "--label", f"{TASK_LABEL}={key}", "busybox", "sleep", "600"], check=True, capture_output=True)
+
+        def undo() -> None:
+            subprocess.run(["podman", "rm", "--force", "--time", "0", name], capture_output=True)
+
+        return undo
+
+    yield Runtime(lambda s: PodmanExecutor(s, log=lambda _: None), containers_of, leftover)
+
+
+def _docker() -> Iterator[Runtime]:
     found = engine()
     if found.host is None:
         pytest.skip(f"no Docker Engine for the docker executor: {found.problem}")
     import docker
 
-    c = docker.DockerClient(base_url=found.host)
-    yield c
-    c.close()
+    client = docker.DockerClient(base_url=found.host)
+
+    def containers_of(key: str) -> list[str]:
+        return [c.name for c in client.containers.list(all=True, filters={"label": f"{TASK_LABEL}={key}"})]
+
+    def leftover(key: str, owner: str) -> Callable[[], None]:
+        c: Any = client.containers.run("busybox", ["sleep", "600"], detach=True, name=f"conveyor-{key}",
+                                       network_mode="none", labels={OWNER_LABEL: owner, TASK_LABEL: key})
+        return lambda: c.remove(force=True)
+
+    yield Runtime(lambda s: DockerExecutor(s, log=lambda _: None), containers_of, leftover)
+    client.close()
+
+
+@pytest.fixture(scope="module", params=["podman", "docker"])
+def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
+    yield from (_podman() if request.param == "podman" else _docker())
 
 
 @pytest.fixture
-def executor(tmp_path: Path, client: Any) -> DockerExecutor:
-    return DockerExecutor(Settings(home=tmp_path / "home"), log=lambda _: None)
+def executor(tmp_path: Path, runtime: Runtime) -> Executor:
+    return runtime.make(Settings(home=tmp_path / "home"))
 
 
-def run(executor: DockerExecutor, spec: TaskSpec) -> TaskResult:
+def run(executor: Executor, spec: TaskSpec) -> TaskResult:
     async def go() -> TaskResult:
         try:
             return await (await executor.launch(spec)).wait()
@@ -49,15 +101,11 @@ def run(executor: DockerExecutor, spec: TaskSpec) -> TaskResult:
     return asyncio.run(go())
 
 
-def containers_of(client: Any, key: str) -> list[str]:
-    return [c.name for c in client.containers.list(all=True, filters={"label": f"{TASK_LABEL}={key}"})]
-
-
 def box(script: str, **kw: object) -> ContainerSpec:
     return sh(script, image="busybox", **kw)  # type: ignore[arg-type]
 
 
-def test_a_script_task_with_inputs_outputs_env_and_workdir(executor: DockerExecutor, client: Any,
+def test_a_script_task_with_inputs_outputs_env_and_workdir(executor: Executor, runtime: Runtime,
                                                             make_spec: Callable[..., TaskSpec], tmp_path: Path) -> None:
     data = tmp_path / "in.txt"
     data.write_text("from an input artifact\n")
@@ -78,21 +126,23 @@ def test_a_script_task_with_inputs_outputs_env_and_workdir(executor: DockerExecu
                      output_artifacts={"a": "/tmp/out", "gone": "/nope"})
     result = run(executor, spec)
     assert result.phase == "Succeeded", result.message
+    # the image it ran, by content, for the node status (so the run can be reproduced)
+    assert result.image_id is not None and re.fullmatch(r"sha256:[0-9a-f]{64}", result.image_id)
     assert result.result == "from an input artifact ada /work"  # stdout only
     assert result.parameters == {"p": "seven"}
     assert (result.artifacts["a"] / "answer").read_text() == "42" and "gone" not in result.artifacts
     assert (result.artifacts["a"] / "deep" / "more").read_text() == "43"
     log = (spec.log_dir / "main.log").read_text()
     assert "from an input artifact" in log and "to stderr" in log
-    assert containers_of(client, spec.key) == []  # removed once its outputs were read
+    assert runtime.containers_of(spec.key) == []  # removed once its outputs were read
 
 
-def test_exit_code_and_message(executor: DockerExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+def test_exit_code_and_message(executor: Executor, make_spec: Callable[..., TaskSpec]) -> None:
     result = run(executor, make_spec(box("echo oops >&2; exit 3")))
     assert (result.phase, result.exit_code, result.message) == ("Failed", 3, "Error (exit code 3)")
 
 
-def test_over_the_memory_limit_is_oomkilled(executor: DockerExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+def test_over_the_memory_limit_is_oomkilled(executor: Executor, make_spec: Callable[..., TaskSpec]) -> None:
     hog = ContainerSpec(name="main", image="python:alpine3.23", command=("python", "-c"),
                         args=("x = bytearray(512 * 1024 * 1024); print(len(x))",),
                         resources={"limits": {"memory": "64Mi", "cpu": "500m"}})
@@ -101,7 +151,7 @@ def test_over_the_memory_limit_is_oomkilled(executor: DockerExecutor, make_spec:
     assert "OOMKilled" in result.message
 
 
-def test_a_task_sees_neither_the_host_home_nor_another_task(executor: DockerExecutor,
+def test_a_task_sees_neither_the_host_home_nor_another_task(executor: Executor, runtime: Runtime,
                                                             make_spec: Callable[..., TaskSpec]) -> None:
     marker = Path.home() / f".conveyor-test-{uuid.uuid4().hex}"
     marker.write_text("host secret")
@@ -110,19 +160,19 @@ def test_a_task_sees_neither_the_host_home_nor_another_task(executor: DockerExec
     finally:
         marker.unlink()
     assert first.result == "no-home", first.result
-    second = run(DockerExecutor(executor.settings, log=lambda _: None),
-                 make_spec(box("cat /tmp/mine 2>/dev/null || echo not-there")))
+    second = run(runtime.make(executor.settings), make_spec(box("cat /tmp/mine 2>/dev/null || echo not-there")))
     assert second.result == "not-there"
 
 
-def test_terminate_leaves_no_container(executor: DockerExecutor, client: Any,
+def test_terminate_leaves_no_container(executor: Executor, runtime: Runtime,
                                        make_spec: Callable[..., TaskSpec]) -> None:
     spec = make_spec(box("echo started; sleep 600"))
+    log = spec.log_dir / "main.log"
 
     async def go() -> TaskResult:
         task = await executor.launch(spec)
         for _ in range(200):
-            if (spec.log_dir / "main.log").exists() and "started" in (spec.log_dir / "main.log").read_text():
+            if log.exists() and "started" in log.read_text():
                 break
             await asyncio.sleep(0.05)
         await task.terminate(grace_s=1)
@@ -132,11 +182,10 @@ def test_terminate_leaves_no_container(executor: DockerExecutor, client: Any,
 
     result = asyncio.run(go())
     assert result.phase == "Failed" and result.message == "terminated"
-    assert containers_of(client, spec.key) == []
+    assert runtime.containers_of(spec.key) == []
 
 
-def test_a_missing_image_is_an_error_that_names_it(executor: DockerExecutor,
-                                                    make_spec: Callable[..., TaskSpec]) -> None:
+def test_a_missing_image_is_an_error_that_names_it(executor: Executor, make_spec: Callable[..., TaskSpec]) -> None:
     spec = make_spec(ContainerSpec(name="main", image="localhost/conveyor/not-there:1", pull_policy="Never",
                                    command=("true",)))
     result = run(executor, spec)
@@ -144,7 +193,7 @@ def test_a_missing_image_is_an_error_that_names_it(executor: DockerExecutor,
     assert 'image "localhost/conveyor/not-there:1" is not present' in result.message
 
 
-def test_a_failed_pull_is_one_clear_message(executor: DockerExecutor, make_spec: Callable[..., TaskSpec]) -> None:
+def test_a_failed_pull_is_one_clear_message(executor: Executor, make_spec: Callable[..., TaskSpec]) -> None:
     spec = make_spec(ContainerSpec(name="main", image="127.0.0.1:9/conveyor/not-there:1", command=("true",)))
     result = run(executor, spec)
     assert result.phase == "Error"
@@ -152,7 +201,7 @@ def test_a_failed_pull_is_one_clear_message(executor: DockerExecutor, make_spec:
     assert "\n" not in result.message
 
 
-def test_init_sidecar_and_main_share_volumes_and_network(executor: DockerExecutor, client: Any,
+def test_init_sidecar_and_main_share_volumes_and_network(executor: Executor, runtime: Runtime,
                                                           make_spec: Callable[..., TaskSpec]) -> None:
     mount = ({"name": "shared", "mountPath": "/shared"},)
     init = box("echo from-init > /shared/note", name="prep", role="init", volume_mounts=mount)
@@ -166,18 +215,16 @@ def test_init_sidecar_and_main_share_volumes_and_network(executor: DockerExecuto
     assert result.phase == "Succeeded", (result.message, (spec.log_dir / "main.log").read_text())
     assert result.result == "from-init"
     assert result.containers == {"prep": 0, "web": result.containers["web"], "main": 0}
-    assert containers_of(client, spec.key) == []
+    assert runtime.containers_of(spec.key) == []
 
 
-def test_sweep_removes_containers_of_a_dead_conveyor(executor: DockerExecutor, client: Any) -> None:
+def test_sweep_removes_containers_of_a_dead_conveyor(executor: Executor, runtime: Runtime) -> None:
     key = f"sweep-test-{uuid.uuid4().hex[:8]}"
-    client.containers.run("busybox", ["sleep", "600"], detach=True, name=f"conveyor-{key}", network_mode="none",
-                          labels={OWNER_LABEL: "999999999@nowhere", TASK_LABEL: key})
-    mine = client.containers.run("busybox", ["sleep", "600"], detach=True, network_mode="none",
-                                 labels={OWNER_LABEL: executor.owner, TASK_LABEL: key + "-mine"})
+    runtime.leftover(key, "999999999@nowhere")
+    undo = runtime.leftover(key + "-mine", executor.owner)
     try:
         removed = asyncio.run(executor.sweep())
-        assert removed and containers_of(client, key) == []
-        assert containers_of(client, key + "-mine") != []  # a live owner's container stays
+        assert removed and runtime.containers_of(key) == []
+        assert runtime.containers_of(key + "-mine") != []  # a live owner's container stays
     finally:
-        mine.remove(force=True)
+        undo()
