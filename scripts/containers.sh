@@ -61,7 +61,7 @@ if ! podman image exists "$BASE"; then
   tarball="$CACHE/base-bookworm.tar"
   if [ ! -s "$tarball" ]; then
     say "building the offline base image root with mmdebstrap (about 30 s, cached in $CACHE)"
-    mmdebstrap --quiet --variant=minbase --include=python3,python3-venv,busybox,jq,curl,ca-certificates \
+    mmdebstrap --quiet --format=tar --variant=minbase --include=python3,python3-venv,busybox,jq,curl,ca-certificates \
       bookworm "$tarball.part" >/dev/null
     mv "$tarball.part" "$tarball"
   fi

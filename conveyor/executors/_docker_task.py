@@ -157,5 +157,7 @@ class DockerTask(ContainerTask):
         return problem is None and dest.exists()
 
     async def _remove(self) -> None:
-        ids = list(self._ids.values()) + ([self._holder] if self._holder else [])
-        await asyncio.gather(*(self._ex.call(self._ex.remove, cid) for cid in ids))
+        await asyncio.gather(*(self._ex.call(self._ex.remove, cid) for cid in self._ids.values()))
+        if self._holder:
+            # last: podman's compatible API refuses to remove a container others still join
+            await self._ex.call(self._ex.remove, self._holder)

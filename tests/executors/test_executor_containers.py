@@ -81,9 +81,48 @@ def _docker() -> Iterator[Runtime]:
     client.close()
 
 
-@pytest.fixture(scope="module", params=["podman", "docker"])
-def runtime(request: pytest.FixtureRequest) -> Iterator[Runtime]:
-    yield from (_podman() if request.param == "podman" else _docker())
+def _docker_api_on_podman(tmp: Path) -> Iterator[Runtime]:
+    """The docker executor (Docker Engine API through the SDK) against podman's compatible socket."""
+    import time
+
+    import docker
+
+    problem = asyncio.run(podman_problem("podman"))
+    if problem is not None:
+        pytest.skip(f"podman cannot run containers here ({problem}); run scripts/containers.sh")
+    sock = tmp / "podman.sock"
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    client = None
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                client = docker.DockerClient(base_url=f"unix://{sock}")  # asks the version: it must answer
+                client.ping()
+                break
+            except Exception:  # noqa: BLE001 - not listening yet
+                if time.monotonic() > deadline or service.poll() is not None:
+                    pytest.skip("`podman system service` did not come up on its socket")
+                time.sleep(0.1)
+        podman_runtime = next(_podman())
+        yield Runtime(lambda s: DockerExecutor(s, host=f"unix://{sock}", log=lambda _: None),
+                      podman_runtime.containers_of, podman_runtime.leftover)
+    finally:
+        if client is not None:
+            client.close()
+        service.terminate()
+        service.wait(timeout=30)
+
+
+@pytest.fixture(scope="module", params=["podman", "docker", "docker-api-on-podman"])
+def runtime(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    if request.param == "podman":
+        yield from _podman()
+    elif request.param == "docker":
+        yield from _docker()
+    else:
+        yield from _docker_api_on_podman(tmp_path_factory.mktemp("podman-api"))
 
 
 @pytest.fixture
