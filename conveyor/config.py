@@ -15,7 +15,7 @@ from pathlib import Path
 
 from conveyor.errors import InvalidInput
 
-__all__ = ["Settings", "VARIABLES", "SECRET_VARIABLES", "mask"]
+__all__ = ["Settings", "VARIABLES", "SECRET_VARIABLES", "config_rows", "mask"]
 
 #: name -> (default, what it is for)
 VARIABLES: dict[str, tuple[str, str]] = {
@@ -69,6 +69,16 @@ def mask(value: str) -> str:
     if not value:
         return ""
     return f"{value[:4]}… ({len(value)} characters)" if len(value) > 8 else "****"
+
+
+def config_rows(env: Mapping[str, str]) -> list[tuple[str, str, str, str]]:
+    """(variable, value as shown, default, meaning) for every variable: `conveyor config` and the UI."""
+    rows = []
+    for name, (default, meaning) in VARIABLES.items():
+        value = env.get(name, "")
+        shown = mask(value) if name in SECRET_VARIABLES else value
+        rows.append((name, shown or "(not set)", default or "(none)", meaning))
+    return rows
 
 
 def _env(env: Mapping[str, str], name: str) -> str:

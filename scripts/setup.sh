@@ -7,6 +7,8 @@ need_apt=()
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 command -v jq >/dev/null 2>&1 || need_apt+=(jq)
 command -v curl >/dev/null 2>&1 || need_apt+=(curl)
+# the web UI's browser tests drive Debian's Chromium (Playwright cannot download its own here)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${need_apt[*]} (apt-get)"
@@ -18,7 +20,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   fi
 fi
 
-if ! python3 -c "import conveyor, hera, pytest, hypothesis" >/dev/null 2>&1 || [ pyproject.toml -nt .setup-done ]; then
+if ! python3 -c "import conveyor, hera, pytest, hypothesis, playwright" >/dev/null 2>&1 || [ pyproject.toml -nt .setup-done ]; then
   echo "setup: installing conveyor and its test dependencies (pip)"
   python3 -m pip install -q --disable-pip-version-check -e '.[test]'
   touch .setup-done

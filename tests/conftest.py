@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -83,6 +84,25 @@ async def drive(
         return await asyncio.wait_for(runner.run(), timeout_s)
     finally:
         await executor.close()
+
+
+def path_without(tool: str, folder: Path) -> str:
+    """PATH as it is, but with no `tool` on it: each folder that holds one is replaced by
+    `folder`, full of links to that folder's other entries (so sh, bwrap, ... stay)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: list[str] = []
+    for part in os.environ.get("PATH", "").split(os.pathsep):
+        if not part or not (Path(part) / tool).exists():
+            parts.append(part)
+            continue
+        for entry in Path(part).iterdir():
+            link = folder / entry.name
+            if entry.name != tool and not os.path.lexists(link):
+                link.symlink_to(entry)
+        if str(folder) not in parts:
+            parts.append(str(folder))
+    assert shutil.which(tool, path=os.pathsep.join(parts)) is None
+    return os.pathsep.join(parts)
 
 
 def free_port() -> int:

@@ -24,6 +24,7 @@ from conveyor import __version__
 from conveyor.api import (
     logs,
     routes_archived,
+    routes_conveyor,
     routes_cron,
     routes_info,
     routes_kube,
@@ -102,6 +103,6 @@ def create_app(service: Service, *, auth_mode: str = "server") -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
     for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron,
-                   routes_archived, routes_kube, routes_kube_discovery):
+                   routes_archived, routes_kube, routes_kube_discovery, routes_conveyor):
         app.include_router(module.router)
     return app

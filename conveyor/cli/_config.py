@@ -16,18 +16,9 @@ from rich.table import Table
 
 from conveyor.cli._common import open_store
 from conveyor.cli.main import handle_errors
-from conveyor.config import SECRET_VARIABLES, VARIABLES, Settings, mask
+from conveyor.config import Settings, config_rows
 
 __all__ = ["config", "env"]
-
-
-def _rows() -> list[tuple[str, str, str, str]]:
-    rows = []
-    for name, (default, meaning) in VARIABLES.items():
-        value = os.environ.get(name, "")
-        shown = mask(value) if name in SECRET_VARIABLES else value
-        rows.append((name, shown or "(not set)", default or "(none)", meaning))
-    return rows
 
 
 def _markdown_cell(text: str) -> str:
@@ -40,7 +31,7 @@ def _markdown_cell(text: str) -> str:
 def config(markdown: bool) -> None:
     """Every environment variable conveyor reads: value, default, meaning."""
     Settings.from_env()  # a bad value is reported here, naming the variable
-    rows = _rows()
+    rows = config_rows(os.environ)
     if markdown:
         click.echo("| variable | value | default | meaning |")
         click.echo("| --- | --- | --- | --- |")

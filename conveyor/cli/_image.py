@@ -31,7 +31,11 @@ __all__ = ["image", "registry", "container_file"]
 
 #: the names `image build` looks for in DIR, in this order (the seed platform's projects use `dockerfile`)
 BUILD_FILES = ("Containerfile", "Dockerfile", "dockerfile")
-_DENIED = ("unauthorized", "authentication required", "invalid username/password", "denied")
+# "no basic auth credentials" is dockerd's answer to a registry's 401 when it holds no login
+_DENIED = ("unauthorized", "authentication required", "invalid username/password", "denied",
+           "no basic auth credentials")
+#: how podman (the registry's error code) and docker (the daemon's) say an image is not there
+_MISSING = ("manifest unknown", "name unknown", "not found")
 
 
 def _tool() -> str:
@@ -66,7 +70,8 @@ def _stream(argv: list[str], *, stdin: str | None = None, quiet: bool = False) -
     return proc.wait(), "".join(tail)
 
 
-def _fail(action: str, host: str, output: str, code: int, tool: str) -> ConveyorError:
+def _fail(action: str, host: str, output: str, code: int, tool: str, ref: str = "") -> ConveyorError:
+    """One line for a failed `tool` run; `ref`, when given, is the image it was about."""
     text = one_line_error(output, f"{Path(tool).name} exited {code}")
     authfile = os.environ.get("REGISTRY_AUTH_FILE", "")
     if authfile and authfile in text and not Path(authfile).exists():
@@ -75,9 +80,13 @@ def _fail(action: str, host: str, output: str, code: int, tool: str) -> Conveyor
                                f"conveyor registry login {host} -u USER --password-stdin")
     if any(word in text.lower() for word in _DENIED):
         hint = "" if action == "login" else f"; log in first: conveyor registry login {host} -u USER --password-stdin"
-        short = "unauthorized" if "unauthorized" in text.lower() or "username/password" in text.lower() else text
+        short = "unauthorized" if any(w in text.lower() for w in ("unauthorized", "username/password",
+                                                                  "no basic auth credentials")) else text
         return Unauthenticated(f"registry {host} refused the {action}: {short}{hint}")
-    return ConveyorError(f"{action} failed: {text}")
+    if action == "pull" and any(word in text.lower() for word in _MISSING):
+        return NotFound(f"registry {host} has no image {ref} ({text}); check its name and tag")
+    # the tool's own words often omit the image ("manifest unknown"), so the line names it
+    return ConveyorError(f"{action} of {ref} failed: {text}" if ref else f"{action} failed: {text}")
 
 
 def container_file(folder: Path, file: str | None) -> Path:
@@ -116,7 +125,7 @@ def build(folder: Path, ref: str, file: str | None, network: str | None, quiet: 
     argv += [f"--network={network}"] if network else []
     code, output = _stream([*argv, str(folder)], quiet=quiet)
     if code != 0:
-        raise _fail("build", registry_of(ref), output, code, tool)
+        raise _fail("build", registry_of(ref), output, code, tool, ref)
     click.echo(ref)
 
 
@@ -129,7 +138,7 @@ def push(ref: str, quiet: bool) -> None:
     tool, host = _tool(), registry_of(ref)
     code, output = _stream([tool, "push", *_tls(tool, host), ref], quiet=quiet)
     if code != 0:
-        raise _fail("push", host, output, code, tool)
+        raise _fail("push", host, output, code, tool, ref)
     click.echo(ref)
 
 
@@ -142,7 +151,7 @@ def pull(ref: str, quiet: bool) -> None:
     tool, host = _tool(), registry_of(ref)
     code, output = _stream([tool, "pull", *_tls(tool, host), ref], quiet=quiet)
     if code != 0:
-        raise _fail("pull", host, output, code, tool)
+        raise _fail("pull", host, output, code, tool, ref)
     click.echo(ref)
 
 

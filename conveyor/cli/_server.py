@@ -124,13 +124,16 @@ async def _serve(settings: Settings, sock: socket.socket, url: str, auth_mode: s
     from conveyor.api import create_app
     from conveyor.runtime import Service, choose_executor
     from conveyor.store import ArtifactRepo
+    from conveyor.ui import mount_ui
 
     store = open_store(settings)
     _log_auth_mode(auth_mode, url, store)
     executor, why = await choose_executor(settings, _log.warning)
     _log.info(why)
     service = Service(settings, store, ArtifactRepo(settings.artifact_dir), executor)
-    server = _uvicorn_server(create_app(service, auth_mode=auth_mode))
+    app = create_app(service, auth_mode=auth_mode)
+    mount_ui(app)
+    server = _uvicorn_server(app)
 
     def stop() -> None:
         if server.should_exit:  # a second signal: stop waiting for open streams
@@ -145,7 +148,8 @@ async def _serve(settings: Settings, sock: socket.socket, url: str, auth_mode: s
         while not server.started and not server.should_exit:
             await asyncio.sleep(0.05)
         if server.started:
-            _log.info("serving Argo's REST API at %s/api/v1 (OpenAPI: %s/openapi.json)", url, url)
+            _log.info("serving the web UI at %s/ and Argo's REST API at %s/api/v1 (OpenAPI: %s/openapi.json)",
+                      url, url, url)
 
     announcer = asyncio.ensure_future(announce())
     try:

@@ -27,7 +27,9 @@ DOCKER_HUB = "docker.io"
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 _NOISE = (re.compile(r"^initializing source docker://\S+: "), re.compile(r"^reading manifest \S+ in \S+: "),
           re.compile(r"^trying to reuse blob \S+ at destination: "), re.compile(r"^writing blob: "))
-_DENIED = ("unauthorized", "authentication required", "denied", "invalid username/password", "403 forbidden")
+# "no basic auth credentials": dockerd's words for a registry's 401 when it was given no login
+_DENIED = ("unauthorized", "authentication required", "denied", "invalid username/password", "403 forbidden",
+           "no basic auth credentials")
 
 
 def registry_of(image: str) -> str:
@@ -90,9 +92,13 @@ def one_line_error(stderr: str, fallback: str) -> str:
     errors = [ln for ln in lines if ln.lower().startswith("error")] or lines
     if not errors:
         return fallback
-    text = re.sub(r"^error:?\s*", "", errors[-1], flags=re.IGNORECASE)
+    # docker's client says "Error response from daemon: ..."; podman says "Error: ..."
+    text = re.sub(r"^error( response from daemon)?:?\s*", "", errors[-1], flags=re.IGNORECASE)
     for noise in _NOISE:
         text = noise.sub("", text)
+    # registries repeat their error code as its message: "manifest unknown: manifest unknown"
+    parts = text.split(": ")
+    text = ": ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
     return text or fallback
 
 

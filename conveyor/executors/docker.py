@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import signal
 import socket
 from collections.abc import Callable
@@ -69,11 +70,27 @@ async def docker_problem(host: str | None = None) -> str | None:
         finally:
             client.close()
 
+    # named in the message: "no engine answers" alone does not say where conveyor looked
+    where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     try:
         await asyncio.to_thread(ping)
     except Exception as e:  # noqa: BLE001 - whatever it is, there is no engine to use
-        return f"no Docker Engine answers: {error_text(e)}"
+        return f"no Docker Engine answers at {where}: {_ping_failure(e)}"
     return None
+
+
+#: words in the SDK's error -> what they mean; the SDK wraps the socket's error in layers of
+#: reprs ("Error while fetching server API version: ('Connection aborted.', FileNotFoundError(2, ...))")
+_PING_FAILURES = (
+    ("FileNotFoundError", "the socket does not exist (is dockerd running?)"),
+    ("Connection refused", "connection refused (is dockerd running?)"),
+    ("PermissionError", "permission denied on the socket"),
+)
+
+
+def _ping_failure(e: BaseException) -> str:
+    text = error_text(e)
+    return next((meaning for words, meaning in _PING_FAILURES if words in text), text)
 
 
 class DockerExecutor(ImagePulls):

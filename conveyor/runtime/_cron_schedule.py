@@ -31,7 +31,7 @@ from croniter import CroniterBadDateError, CroniterError, croniter
 from conveyor.engine.durations import parse_duration
 from conveyor.errors import InvalidInput
 
-__all__ = ["next_fire", "previous_fire", "zone_of", "machine_zone"]
+__all__ = ["next_fire", "next_fires", "previous_fire", "zone_of", "machine_zone"]
 
 _DESCRIPTORS = {
     "@yearly": "0 0 1 1 *",
@@ -206,6 +206,16 @@ def next_fire(schedules: Sequence[str], timezone: str | None, after: datetime) -
             f"schedules {list(schedules)!r} never fire (e.g. '0 0 30 2 *' asks for February 30th)"
         )
     return min(t for t, _ in found)
+
+
+def next_fires(schedules: Sequence[str], timezone: str | None, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fire times strictly after `after` (UTC), earliest first."""
+    times: list[datetime] = []
+    pivot = after
+    for _ in range(count):
+        pivot = next_fire(schedules, timezone, pivot)
+        times.append(pivot)
+    return times
 
 
 def previous_fire(

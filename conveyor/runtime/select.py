@@ -44,7 +44,7 @@ async def choose_executor(settings: Settings, log: Callable[[str], None]) -> tup
             return docker, f"executor: docker (each task in its own container; {how})"
         if settings.executor == "docker":
             raise ExecutorError(
-                f"CONVEYOR_EXECUTOR=docker but {missing} (DOCKER_HOST or the default socket); "
+                f"CONVEYOR_EXECUTOR=docker but {missing}; "
                 "start dockerd or set DOCKER_HOST, or set CONVEYOR_EXECUTOR=auto"
             )
         why = f"{why}; {missing}"

@@ -335,6 +335,15 @@ class Store(TokenStore, ArchiveStore, SecretStore):
             rows = conn.execute(sql + " ORDER BY namespace, name", params).fetchall()
         return [json.loads(r[0]) for r in rows]
 
+    def namespaces(self) -> list[str]:
+        """Every namespace that holds a workflow, a template or a cron workflow, sorted."""
+        with self._db.read() as conn:
+            rows = conn.execute(
+                "SELECT namespace FROM workflows UNION SELECT namespace FROM templates WHERE namespace != '' "
+                "UNION SELECT namespace FROM archived_workflows ORDER BY 1"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def delete_template(self, kind: str, namespace: str, name: str) -> None:
         scope = self._scope(kind, namespace)
         with self._db.write(durable=True) as conn:

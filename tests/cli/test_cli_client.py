@@ -4,46 +4,20 @@
 from __future__ import annotations
 
 import json
-import os
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from click.testing import CliRunner, Result
 
 from conveyor.cli.main import cli
-from tests.cli.conftest import SERVER_VARIABLES
-from tests.conftest import STANDINS, free_port, start_server
+from tests.cli.conftest import Server
+from tests.conftest import free_port
 
 HELLO = str(Path(__file__).resolve().parents[2] / "examples" / "hello-world.yaml")
 TABLE = ["NAME", "STATUS", "AGE", "DURATION", "PRIORITY", "MESSAGE"]
-
-
-@dataclass(frozen=True)
-class Server:
-    url: str
-    home: Path
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One server for the module (its own CONVEYOR_HOME); the commands reach it through PIPELINE_HOST."""
-    home = tmp_path_factory.mktemp("client") / "home"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("CONVEYOR_HOME", str(home))
-        mp.setenv("PATH", f"{os.environ.get('PATH', '')}:{STANDINS}")
-        for name in SERVER_VARIABLES:
-            mp.delenv(name, raising=False)
-        proc, url = start_server()
-        try:
-            yield Server(url, home)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
 
 
 def cv(server: Server, *args: str, env: dict[str, str | None] | None = None) -> Result:

@@ -6,6 +6,7 @@ parameter types at runtime.
 
 import time
 from collections.abc import Iterator
+from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,16 @@ def service(conveyor_home: Path) -> Iterator[WorkflowsService]:
     proc.wait(timeout=30)
 
 
+#: how long each `square` task runs: long enough that tasks running together overlap by more than the
+#: one-second resolution of startedAt/finishedAt, so the parallelism check below can see it
+SQUARE_S = 2
+
+
 @script()
 def square(n: int):
+    import time
+
+    time.sleep(2)  # SQUARE_S; a script's body is sent as its source, so it cannot read the constant
     print(n * n)
 
 
@@ -59,6 +68,15 @@ def pipeline(ws: WorkflowsService, name: str) -> Workflow:
     return w
 
 
+def surely_overlap(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Whether two (startedAt, finishedAt) intervals, each end truncated to the second, certainly overlapped.
+
+    A true start lies in [s, s + 1) and a true end in [f, f + 1), so A and B overlapped for certain when
+    each started at least a second before the other's recorded end; otherwise they may merely touch.
+    """
+    return a[0] + 1 <= b[1] and b[0] + 1 <= a[1]
+
+
 def test_create_wait_get_list_lint_delete(service: WorkflowsService) -> None:
     w = pipeline(service, "hera-dag")
     done = w.create(wait=True, poll_interval=1)
@@ -66,6 +84,17 @@ def test_create_wait_get_list_lint_delete(service: WorkflowsService) -> None:
     got = service.get_workflow("hera-dag")
     results = {n.display_name: n.outputs.result for n in got.status.nodes.values() if n.outputs and n.outputs.result}
     assert results["hello"] == "hi" and results["total"] == "14"
+
+    assert {t.name: t.parallelism for t in got.spec.templates}["main"] == 2
+    squares = [(int(n.started_at.root.timestamp()), int(n.finished_at.root.timestamp()))
+               for n in got.status.nodes.values() if n.type == "Pod" and n.template_name == "square"]
+    assert len(squares) == 3 and all(f - s >= SQUARE_S - 1 for s, f in squares)
+    # The three squares can start together; parallelism=2 must hold the third until one ends. Only
+    # certain overlaps count, so a test that merely sees tasks share a second cannot fail spuriously.
+    # (Intervals that overlap pairwise share an instant: all three at once.)
+    assert not all(surely_overlap(a, b) for a, b in combinations(squares, 2)), squares
+    # ... and the check has teeth: two of them did run at once.
+    assert any(surely_overlap(a, b) for a, b in combinations(squares, 2)), squares
     assert [i.metadata.name for i in service.list_workflows(label_selector="team=geo").items] == ["hera-dag"]
     assert not service.list_workflows(label_selector="team=other").items
     assert service.lint_workflow(WorkflowLintRequest(workflow=pipeline(service, "x").build())).metadata.name == "x"

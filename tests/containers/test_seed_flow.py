@@ -20,7 +20,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,16 +29,17 @@ import pytest
 import yaml
 
 from conveyor.executors.podman import podman_problem
-from tests.conftest import free_port
+from tests.registry import registry_problem, serve_registry
 
 BASE = "localhost/conveyor/base:bookworm"
 USER, PASSWORD = "seed", "pw-" + uuid.uuid4().hex[:12]
 
 
 def _why_skip() -> str | None:
-    for tool, package in (("podman", "podman"), ("docker-registry", "docker-registry"), ("htpasswd", "apache2-utils")):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed (apt-get install {package}; scripts/containers.sh does it)"
+    if shutil.which("podman") is None:
+        return "podman is not installed (apt-get install podman; scripts/containers.sh does it)"
+    if (missing := registry_problem(login=True)) is not None:
+        return missing
     problem = asyncio.run(podman_problem("podman"))
     if problem:
         return f"podman cannot run containers here ({problem}); run scripts/containers.sh"
@@ -55,30 +55,8 @@ pytestmark = pytest.mark.skipif(_skip is not None, reason=_skip or "")
 @pytest.fixture
 def registry(tmp_path: Path) -> Iterator[str]:
     """A registry on a free loopback port that wants USER/PASSWORD; yields its host:port."""
-    root = tmp_path / "registry"
-    root.mkdir()
-    htpasswd = subprocess.run(["htpasswd", "-Bbn", USER, PASSWORD], capture_output=True, text=True, check=True)
-    (root / "htpasswd").write_text(htpasswd.stdout)
-    host = f"127.0.0.1:{free_port()}"
-    (root / "config.yml").write_text(yaml.safe_dump({
-        "version": 0.1, "log": {"level": "error"},
-        "storage": {"filesystem": {"rootdirectory": str(root / "data")}, "delete": {"enabled": True}},
-        "http": {"addr": host},
-        "auth": {"htpasswd": {"realm": "conveyor-test", "path": str(root / "htpasswd")}},
-    }))
-    log = (root / "registry.log").open("w")
-    proc = subprocess.Popen(["docker-registry", "serve", str(root / "config.yml")], stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 10
-        while subprocess.run(["curl", "-s", "-o", "/dev/null", f"http://{host}/v2/"]).returncode != 0:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"docker-registry did not start: {(root / 'registry.log').read_text()}")
-            time.sleep(0.1)
+    with serve_registry(tmp_path / "registry", login=(USER, PASSWORD)) as host:
         yield host
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        log.close()
 
 
 def write_project(folder: Path) -> None:

@@ -91,7 +91,9 @@ def _docker_api_on_podman(tmp: Path) -> Iterator[Runtime]:
     if problem is not None:
         pytest.skip(f"podman cannot run containers here ({problem}); run scripts/containers.sh")
     sock = tmp / "podman.sock"
-    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"],
+    # cwd: the service's conmon writes a file named `oom` into its working directory when a
+    # container is OOM-killed (podman 4.3), which left one at the repository root
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{sock}"], cwd=tmp,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     client = None
     try:

@@ -58,8 +58,16 @@ def test_pull_failures_read_as_one_clear_line() -> None:
     assert msg.startswith('failed to pull image "127.0.0.1:5000/p:1": unauthorized: authentication required')
     assert "pull access denied" in msg and "imagePullSecrets" in msg and "\n" not in msg
     assert "were refused" in pull_failure("127.0.0.1:5000/p:1", err, 125, had_auth=True)
+    dockerd = 'Head "http://127.0.0.1:5000/v2/p/manifests/1": no basic auth credentials'
+    assert "pull access denied" in pull_failure("127.0.0.1:5000/p:1", dockerd, 1, had_auth=False)
     assert one_line_error('time="x" level=warning msg="retrying"\nError: boom\n', "f") == "boom"
     assert one_line_error("", "fallback") == "fallback"
+    missing = ("Error: initializing source docker://127.0.0.1:5000/p:1: reading manifest 1 in 127.0.0.1:5000/p: "
+               "manifest unknown: manifest unknown\n")
+    assert one_line_error(missing, "f") == "manifest unknown"
+    daemon = ("Error response from daemon: manifest for 127.0.0.1:5000/p:1 not found: "
+              "manifest unknown: manifest unknown\n")
+    assert one_line_error(daemon, "f") == "manifest for 127.0.0.1:5000/p:1 not found: manifest unknown"
 
 
 def test_build_file_may_be_named_dockerfile(tmp_path: Path) -> None:
