@@ -1,6 +1,6 @@
 # The two commands at the top of the README: `make run` and `make test`.
 PYTHON ?= python3
-EXAMPLE ?= examples/dag-pipeline.yaml
+EXAMPLES ?= examples/dag-pipeline.yaml examples/hello-world.yaml
 
 .PHONY: setup run test test-all lint
 
@@ -8,7 +8,7 @@ setup:
 	bash scripts/setup.sh
 
 run: setup
-	conveyor run $(EXAMPLE) -p message="hello from conveyor"
+	conveyor up $(EXAMPLES)
 
 test: setup
 	$(PYTHON) -m pytest -q

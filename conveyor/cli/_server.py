@@ -23,7 +23,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -37,9 +37,10 @@ if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
 
+    from conveyor.runtime import Service
     from conveyor.store import Store
 
-__all__ = ["choose_auth_mode", "is_loopback", "server"]
+__all__ = ["OnReady", "bind", "choose_auth_mode", "configure_logging", "is_loopback", "serve", "server"]
 
 _log = logging.getLogger("conveyor")
 #: how long open streams (watches, followed logs) get to finish on shutdown
@@ -53,7 +54,7 @@ def _uvicorn_server(app: FastAPI) -> uvicorn.Server:
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
-            # Signals are handled in `_serve`: uvicorn's own handlers re-raise the
+            # Signals are handled in `serve`: uvicorn's own handlers re-raise the
             # signal after shutdown, which ends the process with a traceback (SIGINT)
             # or status 143 (SIGTERM) instead of a clean exit.
             yield
@@ -61,7 +62,7 @@ def _uvicorn_server(app: FastAPI) -> uvicorn.Server:
     return Server(uvicorn.Config(app, log_level="info", timeout_graceful_shutdown=_GRACE_S))
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -75,7 +76,7 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _configure_logging() -> None:
+def configure_logging() -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     _log.addHandler(handler)
@@ -120,7 +121,12 @@ def _log_auth_mode(auth_mode: str, url: str, store: Store) -> None:
         _log.info("auth mode client: every request needs Authorization: Bearer <token>")
 
 
-async def _serve(settings: Settings, sock: socket.socket, url: str, auth_mode: str) -> None:
+#: called once the server answers, with its Service and URL (`conveyor up` loads its examples there)
+OnReady = Callable[["Service", str], Awaitable[None]]
+
+
+async def serve(settings: Settings, sock: socket.socket, url: str, auth_mode: str,
+                 on_ready: OnReady | None = None) -> None:
     from conveyor.api import create_app
     from conveyor.runtime import Service, choose_executor
     from conveyor.store import ArtifactRepo
@@ -150,6 +156,11 @@ async def _serve(settings: Settings, sock: socket.socket, url: str, auth_mode: s
         if server.started:
             _log.info("serving the web UI at %s/ and Argo's REST API at %s/api/v1 (OpenAPI: %s/openapi.json)",
                       url, url, url)
+            if on_ready is not None:
+                try:
+                    await on_ready(service, url)
+                except ConveyorError as exc:  # the server itself is fine: keep serving
+                    _log.error("%s", exc.message)
 
     announcer = asyncio.ensure_future(announce())
     try:
@@ -178,8 +189,8 @@ def server(host: str, port: int, auth_mode: str | None, insecure_no_auth: bool) 
     """Serve Argo Server's REST API (/api/v1/...): run workflows submitted over HTTP."""
     settings = Settings.from_env()
     auth_mode = choose_auth_mode(host, auth_mode, insecure_no_auth)
-    _configure_logging()
-    sock = _bind(host, port)
+    configure_logging()
+    sock = bind(host, port)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    asyncio.run(_serve(settings, sock, f"http://{shown}:{bound}", auth_mode))
+    asyncio.run(serve(settings, sock, f"http://{shown}:{bound}", auth_mode))

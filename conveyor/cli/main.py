@@ -80,7 +80,7 @@ def _register() -> None:
     assert isinstance(cli, _LazyGroup)
     cli.lazy = {
         # on this machine
-        "lint": "_lint:lint", "run": "_run:run", "server": "_server:server", "token": "_token:token",
+        "lint": "_lint:lint", "run": "_run:run", "server": "_server:server", "up": "_up:up", "token": "_token:token",
         "config": "_config:config", "env": "_config:env", "secret": "_secret:secret",
         "image": "_image:image", "registry": "_image:registry",
         # clients of an Argo Server (`_target`)

@@ -216,6 +216,12 @@ class WorkflowRunner:
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec
         self.workflow["status"] = status
+        # As Argo shows a suspended workflow: `spec.suspend: true` until it is resumed
+        spec = self.workflow.setdefault("spec", {})
+        if self.machine.suspended and not self.machine.done:
+            spec["suspend"] = True
+        else:
+            spec.pop("suspend", None)
         annotations = self.workflow["metadata"].setdefault("annotations", {})
         annotations[DRIVER_ANNOTATION] = DRIVER_ID
         labels = self.workflow["metadata"].setdefault("labels", {})

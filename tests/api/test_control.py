@@ -83,8 +83,11 @@ def test_suspend_holds_new_tasks_until_resumed(client: httpx.Client) -> None:
     wait_for(lambda: node(client.get("/api/v1/workflows/default/held").json(), "second"), "the second step to appear")
     second = node(client.get("/api/v1/workflows/default/held").json(), "second")
     assert second is not None and second["phase"] == "Pending"  # held: the workflow is suspended
+    # shown as Argo shows it, so clients (the UI) can offer Resume
+    assert client.get("/api/v1/workflows/default/held").json()["spec"]["suspend"] is True
     client.put("/api/v1/workflows/default/held/resume", json={})
-    assert wait_done(client, "held")["status"]["phase"] == "Succeeded"
+    done = wait_done(client, "held")
+    assert done["status"]["phase"] == "Succeeded" and "suspend" not in done["spec"]
 
 
 def test_control_of_an_ended_workflow_is_400(client: httpx.Client) -> None:

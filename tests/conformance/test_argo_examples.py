@@ -66,6 +66,35 @@ NONDETERMINISTIC: dict[str, str] = {
     ),
 }
 
+#: Examples that succeed unless a retried step draws a failing exit code on every attempt:
+#: (2/3)^11, about 1.2% per step with `limit: 10`. Across the suite and three executors that
+#: tail fails a CI run often enough to matter, so a Failed result passes only when it is
+#: exactly that tail: every failed pod exited 1 and belongs to a Retry node all of whose
+#: attempts failed. Any other failure (a crash, a wrong command, too few attempts) still fails.
+RETRY_TAIL: dict[str, tuple[str, int]] = {  # name -> (why, attempts a failed Retry node must have made)
+    "retry-container.yaml": ("one step, limit 10, each attempt fails with probability 2/3", 11),
+    "retry-script.yaml": ("one step, limit 10, each attempt fails with probability 2/3", 11),
+    "retry-with-steps.yaml": ("three steps, limit 10 each, each attempt fails with probability 2/3", 11),
+    # its backoff (1 s doubling, capped at 5 s) meets maxDuration 1m after about 14 attempts' worth
+    # of waiting, so it may stop before its limit; it still must have retried
+    "retry-backoff.yaml": ("limit 10 within maxDuration 1m, each attempt fails with probability 2/3", 2),
+}
+
+
+def retry_tail(result: dict[str, Any], attempts: int) -> bool:
+    """Whether a Failed result is only the random tail: Retry nodes that made at least
+    `attempts` attempts, every one of which exited 1, and no other failure."""
+    nodes = result["status"]["nodes"]
+    failed = [n for n in nodes.values() if n["type"] == "Pod" and n["phase"] in ("Failed", "Error")]
+    if not failed or any(n.get("message") != "Error (exit code 1)" for n in failed):
+        return False
+    retries = [n for n in nodes.values() if n["type"] == "Retry" and n["phase"] == "Failed"]
+    tried = {c for r in retries for c in r.get("children") or []}
+    if not retries or {n["id"] for n in failed} != tried:
+        return False
+    return all(len(r["children"]) >= attempts for r in retries)
+
+
 #: Examples that sleep for minutes by design; they run with `-m slow`.
 SLOW: dict[str, str] = {
     "forever.yaml": "prints a line a second for 1000 seconds",
@@ -368,6 +397,8 @@ def _verify(name: str, result: Any) -> None:
         failed_pods = [n for n in nodes.values() if n["type"] == "Pod" and n["phase"] in ("Failed", "Error")]
         assert phase == "Succeeded" or failed_pods, f"{name}: Failed with no failed pod"
         return
+    if name in RETRY_TAIL and phase == "Failed" and "Succeeded" in allowed and retry_tail(result, RETRY_TAIL[name][1]):
+        return
     assert phase in allowed, (
         f"{name}: phase {phase}, expected {EXPECTED[name]['expect']}; message: {result['status'].get('message')}; "
         f"failed nodes: {[(n['displayName'], n.get('message')) for n in result['status'].get('nodes', {}).values() if n['phase'] in ('Failed', 'Error')]}"
@@ -419,3 +450,17 @@ def test_schema_check_catches_a_wrong_status() -> None:
           "spec": {}, "status": {"progress": 3, "nodes": {"x": {"id": "x", "name": "x", "type": "Pod", "children": "y"}}}}
     errors = schema_errors(wf)
     assert any("progress" in e for e in errors) and any("children" in e for e in errors)
+
+
+def test_the_retry_tail_is_told_from_real_failures() -> None:
+    def result(*attempts: tuple[str, str], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+        kids = {f"r({i})": {"id": f"r({i})", "type": "Pod", "phase": p, "message": m} for i, (p, m) in enumerate(attempts)}
+        nodes: dict[str, Any] = {"r": {"id": "r", "type": "Retry", "phase": "Failed", "children": list(kids)}, **kids}
+        return {"status": {"phase": "Failed", "nodes": {**nodes, **(extra or {})}}}
+
+    exit1 = ("Failed", "Error (exit code 1)")
+    assert retry_tail(result(*[exit1] * 11), 11)
+    assert not retry_tail(result(*[exit1] * 3), 11), "gave up before its limit"
+    assert not retry_tail(result(*[exit1] * 10, ("Failed", "Error (exit code 127)")), 11), "a missing command"
+    assert not retry_tail(result(*[exit1] * 11, extra={"x": {"id": "x", "type": "Pod", "phase": "Error",
+                                                            "message": "Error (exit code 1)"}}), 11)

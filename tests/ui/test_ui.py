@@ -275,3 +275,73 @@ def test_the_manifest_shows_as_yaml(page_for: Any, ui_server: UiServer) -> None:
     text = page.locator("[data-yaml]").inner_text()
     assert "kind: Workflow" in text and "entrypoint: main" in text and "status:" not in text
     shot(page, "workflow-yaml")
+
+
+def test_steps_with_loops_retries_and_an_exit_handler_are_drawn(page_for: Any, ui_server: UiServer) -> None:
+    wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "steps-"},
+          "spec": {"entrypoint": "main", "onExit": "bye", "templates": [
+              {"name": "main", "steps": [[{"name": "prepare", "template": "hi"}],
+                                         [{"name": "flaky", "template": "flaky"},
+                                          {"name": "each", "template": "hi", "withItems": ["a", "b"]}]]},
+              _sh("hi", "echo hi"), {**_sh("flaky", "exit 1"), "retryStrategy": {"limit": 2}}, _sh("bye", "echo bye")]}}
+    name = ui_server.submit(wf)
+    _wait_phase(ui_server, name, ("Failed",))
+    page = page_for("admin")
+    _open(page, ui_server, name)
+    page.wait_for_selector('g.node[data-name="flaky(2)"]')
+    drawn = set(page.locator("g.node").evaluate_all("gs => gs.map(g => g.dataset.name)"))
+    assert {"[0]", "[1]", "prepare", "flaky", "flaky(0)", "flaky(1)", "flaky(2)", "each(0:a)", "each(1:b)"} <= drawn
+    exit_node = page.locator("g.node", has_text="onExit")
+    assert exit_node.get_attribute("data-phase") == "Succeeded"
+    assert page.locator("path.edges.exit").get_attribute("d"), "the exit handler is drawn after the last nodes"
+
+    def x_of(node: str) -> float:
+        box = page.locator(f'g.node[data-name="{node}"]').bounding_box()
+        assert box is not None
+        return float(box["x"])
+
+    assert x_of("flaky(0)") > x_of("flaky") > x_of("prepare")  # left to right
+    shot(page, "workflow-steps")
+    page.click("[data-direction]")  # top-down: one rank shares a row
+    page.wait_for_function("() => { const a = document.querySelector('g.node[data-name=\"flaky\"]'),"
+                           " b = document.querySelector('g.node[data-name=\"each(0:a)\"]');"
+                           " return a && b && a.getBoundingClientRect().y === b.getBoundingClientRect().y; }")
+    page.goto(f"{ui_server.url}/#/workflows")
+    page.wait_for_selector(f'tr[data-name="{name}"][data-phase="Failed"]')
+    shot(page, "workflows-all")
+
+
+def test_stop_resubmit_and_delete_from_the_page(page_for: Any, ui_server: UiServer) -> None:
+    name = ui_server.submit(_dag("long", [{"name": "nap", "template": "nap"}], [_sh("nap", "echo napping; sleep 60")]))
+    page = page_for("admin")
+    _open(page, ui_server, name)
+    page.locator('g.node[data-name="nap"]').click()
+    # the running task's log line arrives while it runs
+    page.wait_for_function("() => document.querySelector('[data-logs]')?.textContent.includes('napping')")
+    assert ui_server.workflow(name)["status"]["phase"] == "Running"
+    page.click('[data-action="stop"]')
+    page.locator("dialog").get_by_text("Stop kills the running tasks").wait_for()
+    page.click("dialog [data-confirm]")
+    page.wait_for_selector('h1 [data-phase] .phase[data-phase="Failed"]', timeout=30_000)
+    assert "Stopped" in (ui_server.workflow(name)["status"].get("message") or "")
+    page.click('[data-action="resubmit"]')
+    page.wait_for_function("n => !location.hash.endsWith('/' + n)", arg=name)
+    again = page.locator("h1 [data-name]").inner_text()
+    assert again != name and again.startswith("long-")
+    page.click('[data-action="suspend"]')
+    page.wait_for_selector('[data-action="resume"]')
+    assert ui_server.workflow(again)["spec"].get("suspend") is True
+    page.click('[data-action="resume"]')
+    page.wait_for_selector('[data-action="suspend"]')
+    assert not ui_server.workflow(again)["spec"].get("suspend")
+    page.click('[data-action="terminate"]')
+    page.click("dialog [data-confirm]")
+    page.wait_for_selector('h1 [data-phase] .phase[data-phase="Failed"]', timeout=30_000)
+    page.click('[data-action="delete"]')
+    page.locator("dialog button[value=cancel]").click()  # cancelling deletes nothing
+    assert ui_server.workflow(again)["metadata"]["name"] == again
+    page.click('[data-action="delete"]')
+    page.click("dialog [data-confirm]")
+    page.wait_for_selector("[data-workflows]")
+    page.wait_for_selector(f'tr[data-name="{name}"]')
+    assert page.locator(f'tr[data-name="{again}"]').count() == 0

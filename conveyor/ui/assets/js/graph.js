@@ -20,8 +20,10 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 const BOUNDARY_TYPES = new Set(["DAG", "Steps", "StepGroup", "TaskGroup", "Retry"]);
 
+const isExit = (n) => (n.name || "").endsWith(".onExit");
+
 function label(n) {
-  const text = n.displayName || n.name || n.id;
+  const text = isExit(n) ? "onExit" : n.displayName || n.name || n.id;
   return text.length > 26 ? `${text.slice(0, 25)}…` : text;
 }
 
@@ -38,7 +40,7 @@ export function visibleGraph(nodes, wfName, shown) {
   for (const id of ids) for (const c of nodes[id].children || []) if (nodes[c]) hasParent.add(c);
   const started = (id) => nodes[id].startedAt || "~";
   const roots = ids.filter((id) => !hasParent.has(id)).sort((a, b) =>
-    (a === wfName ? -1 : b === wfName ? 1 : 0) || (a.endsWith(".onExit") - b.endsWith(".onExit"))
+    (a === wfName ? -1 : b === wfName ? 1 : 0) || (isExit(nodes[a]) - isExit(nodes[b]))
     || started(a).localeCompare(started(b)));
 
   const vis = new Map(); // id -> {id, node?, group?: {parent, hidden: [ids]}}
@@ -60,9 +62,8 @@ export function visibleGraph(nodes, wfName, shown) {
   // The exit handler runs after everything else: draw it after the root's last nodes.
   const root = nodes[wfName] ? wfName : roots[0];
   for (const id of roots) {
-    if (id === root || !id.endsWith(".onExit")) continue;
-    const leaves = [...vis.values()].filter((v) => v.node && v.id !== id && !(v.node.children || []).length
-      && !v.id.endsWith(".onExit"));
+    if (id === root || !isExit(nodes[id])) continue;
+    const leaves = [...vis.values()].filter((v) => v.node && !(v.node.children || []).length && !isExit(v.node));
     for (const leaf of leaves.slice(0, 50)) edges.push([leaf.id, id, true]);
   }
   return { vis, edges, collapsed: collapse };
