@@ -2,7 +2,7 @@
 PYTHON ?= python3
 EXAMPLES ?= examples/dag-pipeline.yaml examples/hello-world.yaml
 
-.PHONY: setup run test test-all lint
+.PHONY: setup run test test-all lint bench
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +19,7 @@ test-all: setup
 lint:
 	ruff check conveyor tests
 	mypy conveyor
+
+# Issue 7's benchmark: a table on stdout, bench/results/latest.json (ARGS=--quick for a small run).
+bench: setup
+	$(PYTHON) -m bench $(ARGS)

@@ -25,8 +25,22 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_ARTIFACT_DIR": ("$CONVEYOR_HOME/artifacts", "the local default artifact repository"),
     "CONVEYOR_NAMESPACE": ("default", "namespace for workflows that name none"),
     "CONVEYOR_MAX_PARALLEL_TASKS": ("0", "cap on tasks running at once on this machine (0: 4 x CPU cores)"),
-    "CONVEYOR_MAX_MANIFEST_BYTES": ("10485760", "largest manifest accepted, in bytes"),
-    "CONVEYOR_MAX_NODES": ("200000", "largest number of nodes one workflow may create"),
+    "CONVEYOR_MAX_MANIFEST_BYTES": (
+        "10485760",
+        "largest manifest accepted, in bytes: a file the CLI reads, or a request body the server reads (larger: 413)",
+    ),
+    "CONVEYOR_MAX_MANIFEST_VALUES": (
+        "500000",
+        "most JSON values (objects, lists, strings, numbers, keys) one request body may hold",
+    ),
+    "CONVEYOR_MAX_NODES": (
+        "200000",
+        "largest number of nodes one workflow may create (loops that surely make more are refused on submit)",
+    ),
+    "CONVEYOR_MAX_LOOP_ITEMS": (
+        "100000",
+        "most items one withItems/withParam/withSequence loop may expand to (literal ones are checked on submit)",
+    ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
     "CONVEYOR_SEMAPHORES": (
         "",
@@ -111,7 +125,9 @@ class Settings:
     namespace: str = "default"
     max_parallel_tasks: int = 0
     max_manifest_bytes: int = 10 * 1024 * 1024
+    max_manifest_values: int = 500_000
     max_nodes: int = 200_000
+    max_loop_items: int = 100_000
     keep_scratch: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
@@ -176,7 +192,9 @@ class Settings:
             namespace=_env(env, "CONVEYOR_NAMESPACE"),
             max_parallel_tasks=_int(env, "CONVEYOR_MAX_PARALLEL_TASKS"),
             max_manifest_bytes=_int(env, "CONVEYOR_MAX_MANIFEST_BYTES"),
+            max_manifest_values=_int(env, "CONVEYOR_MAX_MANIFEST_VALUES"),
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
+            max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),

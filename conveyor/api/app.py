@@ -4,6 +4,7 @@ The lifespan starts the Service (resuming the workflows a previous process
 left unfinished, one log line each) and closes it on shutdown; workflows
 still running then stay Running in the store and resume on the next start.
 FastAPI's own OpenAPI document is at `/openapi.json` (and `/docs`).
+Request bodies are bounded before anything else reads them (see `bodies.py`).
 `auth_mode` is Argo's `--auth-mode`: "server" (no token asked for) or
 "client" (a token on every request; see `auth.py`).
 https://argo-workflows.readthedocs.io/en/latest/rest-api/
@@ -17,7 +18,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conveyor import __version__
@@ -35,6 +36,7 @@ from conveyor.api import (
     watch,
 )
 from conveyor.api.auth import AUTH_MODES
+from conveyor.api.bodies import BodyLimit, bounded_body
 from conveyor.api.errors import install_error_handlers
 from conveyor.errors import InvalidInput
 from conveyor.runtime import Service
@@ -96,12 +98,14 @@ def create_app(service: Service, *, auth_mode: str = "server") -> FastAPI:
             hub.close()
             await service.close()
 
-    app = FastAPI(title="conveyor", version=__version__, description=_DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(title="conveyor", version=__version__, description=_DESCRIPTION, lifespan=lifespan,
+                  dependencies=[Depends(bounded_body)])
     app.state.service = service
     app.state.hub = hub
     app.state.auth_mode = auth_mode
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
+    app.add_middleware(BodyLimit, service=service)
     for module in (routes_info, routes_workflows, submit, logs, watch, routes_templates, routes_cron,
                    routes_archived, routes_kube, routes_kube_discovery, routes_conveyor):
         app.include_router(module.router)

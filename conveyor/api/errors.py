@@ -20,11 +20,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import Scope
 
 from conveyor.api import kube
 from conveyor.errors import ConveyorError, ManifestError, Problem
+from conveyor.spec import too_deep
 
-__all__ = ["error_body", "install_error_handlers"]
+__all__ = ["error_body", "install_error_handlers", "refusal"]
 
 _log = logging.getLogger("conveyor.api")
 
@@ -46,6 +48,26 @@ def _reply(request: Request, status: int, code: int, message: str, problems: Seq
     return JSONResponse(error_body(code, message), status_code=status, headers=headers)
 
 
+def refusal(scope: Scope, status: int, message: str) -> JSONResponse:
+    """An error reply for middleware, which has a scope rather than a Request."""
+    return _reply(Request(scope), status, _GRPC_CODES.get(status, 2), message)
+
+
+def unreadable_body(cause: BaseException | None) -> str:
+    """Why a body that is not JSON at all could not be read (FastAPI only says that it could not)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return (
+            f"the request body is not valid UTF-8 (bad byte at offset {cause.start}); "
+            "send JSON encoded as UTF-8"
+        )
+    if isinstance(cause, RecursionError):
+        return too_deep("the request body")
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the request body has a number too long to read (over 4,300 digits); write it as a string"
+    what = f" ({type(cause).__name__}: {cause})" if cause is not None else ""
+    return f"the request body cannot be read as JSON{what}; send one JSON object (see /openapi.json)"
+
+
 def _where(loc: Sequence[Any]) -> str:
     """('body', 'workflow', 'spec') -> 'body.workflow.spec'; ('query', 'x') -> 'query parameter x'."""
     parts = [str(p) for p in loc]
@@ -54,10 +76,24 @@ def _where(loc: Sequence[Any]) -> str:
     return ".".join(parts)
 
 
-def validation_message(errors: Sequence[Any]) -> str:
+#: what pydantic says of a body that is not a JSON object (an array, a string, YAML text)
+_NOT_AN_OBJECT = ("model_attributes_type", "dict_type", "model_type")
+
+
+def validation_message(errors: Sequence[Any], content_type: str = "") -> str:
     problems = []
     for err in errors:
         loc = list(err.get("loc") or ())
+        if loc == ["body"] and err.get("type") in _NOT_AN_OBJECT:
+            kind = content_type.split(";")[0].strip().lower()
+            if kind and kind != "application/json" and not kind.endswith("+json"):
+                problems.append(
+                    f"the request body must be JSON, and {kind} is not read here; convert it "
+                    "first (for YAML, e.g. `yq -o json`), or use `conveyor submit`, which does"
+                )
+            else:
+                problems.append("the request body must be a JSON object (each route's fields are in /openapi.json)")
+            continue
         if err.get("type") == "json_invalid":
             # loc is ('body', <character offset>) for a body that is not JSON at all
             detail = (err.get("ctx") or {}).get("error", "")
@@ -80,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _reply(request, 400, 3, validation_message(exc.errors()))
+        return _reply(request, 400, 3, validation_message(exc.errors(), request.headers.get("content-type", "")))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
@@ -89,6 +125,8 @@ def install_error_handlers(app: FastAPI) -> None:
             message = f"{where}: no such route (the routes conveyor serves are in /openapi.json)"
         elif exc.status_code == 405:
             message = f"{where}: method not allowed on this route"
+        elif exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            message = f"{where}: {unreadable_body(exc.__cause__)}"
         else:
             message = f"{where}: {exc.detail}"
         return _reply(request, exc.status_code, _GRPC_CODES.get(exc.status_code, 2), message)

@@ -11,7 +11,6 @@ https://argo-workflows.readthedocs.io/en/latest/rest-api/
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,8 @@ from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS, ServiceDep
 from conveyor.api.models import LogStreamResult
 from conveyor.api.streams import stream_results
-from conveyor.errors import InvalidInput, NotFound
+from conveyor.errors import ExpressionError, InvalidInput, NotFound
+from conveyor.expr import Regex, compile_pattern
 from conveyor.runtime import Service
 from conveyor.runtime.service import DONE_PHASES
 from conveyor.store import Requirement, parse_selector
@@ -40,7 +40,7 @@ class LogQuery:
     pod: str | None = None  # a pod name or node ID; None: every pod of the workflow
     container: str = "main"
     follow: bool = False
-    grep: re.Pattern[str] | None = None
+    grep: Regex | None = None
     tail_lines: int | None = None
     selector: tuple[Requirement, ...] = ()
 
@@ -48,9 +48,10 @@ class LogQuery:
     def build(cls, pod: str | None, container: str | None, follow: bool | None, grep: str | None,
               tail_lines: int | None, selector: str | None) -> LogQuery:
         try:
-            pattern = re.compile(grep) if grep else None
-        except re.error as exc:
-            raise InvalidInput(f"grep={grep!r} is not a valid regular expression: {exc}") from None
+            # RE2, as Argo's Go server: a backtracking pattern cannot stall the server.
+            pattern = compile_pattern(grep) if grep else None
+        except ExpressionError as exc:
+            raise InvalidInput(f"grep={grep!r}: {exc.message}") from None
         if tail_lines is not None and tail_lines < 0:
             raise InvalidInput(f"logOptions.tailLines={tail_lines} is negative; use 0 or more")
         return cls(pod or None, container or "main", bool(follow), pattern, tail_lines,

@@ -19,7 +19,7 @@ __all__ = [
     "ClusterWorkflowTemplateList", "ClusterWorkflowTemplateUpdateRequest", "CreateCronWorkflowRequest",
     "CreateOptions", "CronWorkflow", "CronWorkflowList", "Empty", "ErrorBody", "GetUserInfoResponse",
     "InfoResponse", "LabelKeys", "LabelValues", "LintCronWorkflowRequest", "ListMeta", "LogStreamResult", "NamedRequest", "ResubmitArchivedWorkflowRequest", "RetryArchivedWorkflowRequest",
-    "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest", "WorkflowSetRequest",
+    "StreamError", "SubmitOpts", "UpdateCronWorkflowRequest", "Version", "WatchStreamResult", "Workflow", "WorkflowResubmitRequest", "WorkflowRetryRequest", "WorkflowSetRequest",
     "WorkflowCreateRequest", "WorkflowLintRequest", "WorkflowList", "WorkflowResumeRequest",
     "WorkflowStopRequest", "WorkflowSubmitRequest", "WorkflowTemplate", "WorkflowTemplateCreateRequest",
     "WorkflowTemplateList", "WorkflowTemplateUpdateRequest",
@@ -117,10 +117,25 @@ class LogEntry(BaseModel):
     podName: str
 
 
-class LogStreamResult(BaseModel):
-    """One line of a log stream (newline-delimited JSON, or `data: ...` server-sent events)."""
+class StreamError(BaseModel):
+    """grpc-gateway's StreamError: the last object of a stream that failed after it started."""
 
-    result: LogEntry
+    grpc_code: int
+    http_code: int
+    message: str
+    http_status: str
+    details: list[dict[str, Any]] = []
+
+
+class LogStreamResult(BaseModel):
+    """One line of a log stream (newline-delimited JSON, or `data: ...` server-sent events).
+
+    As Argo's "Stream result of LogEntry": `result` on every line but a last `error`
+    one; an empty stream (no line matched) is an empty body.
+    """
+
+    result: LogEntry | None = None
+    error: StreamError | None = None
 
 
 class WorkflowWatchEvent(BaseModel):
@@ -129,9 +144,13 @@ class WorkflowWatchEvent(BaseModel):
 
 
 class WatchStreamResult(BaseModel):
-    """One event of a watch stream (newline-delimited JSON, or `data: ...` server-sent events)."""
+    """One event of a watch stream (newline-delimited JSON, or `data: ...` server-sent events).
 
-    result: WorkflowWatchEvent
+    As Argo's "Stream result of WorkflowWatchEvent": `result`, or a last `error`.
+    """
+
+    result: WorkflowWatchEvent | None = None
+    error: StreamError | None = None
 
 
 # -- requests ---------------------------------------------------------------------

@@ -10,7 +10,6 @@ shapes, so the commands print them the same way.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from conveyor.config import Settings
 from conveyor.errors import InvalidInput, NotFound
+from conveyor.expr import compile_pattern
 
 if TYPE_CHECKING:
     from conveyor.store import Store
@@ -84,7 +84,7 @@ class LocalApi:
              container: str = "main", follow: bool = False, grep: str | None = None) -> Iterator[Json]:
         """Each pod's lines in start order; with `follow`, new lines until the workflow ends."""
         ns = self._ns(namespace)
-        pattern = re.compile(grep) if grep else None
+        pattern = compile_pattern(grep) if grep else None  # RE2, as Argo
         offsets: dict[Path, int] = {}
         wf = self.store.get_workflow(ns, name)
         if pod_name and not _pods(wf, pod_name) and (not follow or (wf.get("status") or {}).get("phase") in _DONE):

@@ -131,7 +131,7 @@ class DagCtl(Ctl):
             self._resolve(task)
             return
         try:
-            items = expand_loop(task.spec, self.scope)
+            items = expand_loop(task.spec, self.scope, m.max_loop_items)
         except ConveyorError as exc:
             task.node = m.new_node(name, task.name, "Skipped", template_name=tmpl_name, boundary_id=self.node.id)
             self._instant(task, task.node, "Error", str(exc))

@@ -79,7 +79,7 @@ class StepsCtl(Ctl):
         m, sg = self.m, self.group_node
         base = f"{sg.name}.{step.name}"
         try:
-            items = expand_loop(step.spec, self.scope)
+            items = expand_loop(step.spec, self.scope, m.max_loop_items)
         except ConveyorError as exc:
             node = m.new_node(base, step.name, "Skipped", boundary_id=self.node.id)
             self._instant(step, node, "Error", str(exc))

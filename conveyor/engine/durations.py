@@ -9,15 +9,18 @@ delay(n) = duration * factor**n, capped by `cap`, and no retry starts once
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from conveyor.errors import InvalidInput
 
-__all__ = ["parse_duration", "Backoff", "backoff_delay"]
+__all__ = ["parse_duration", "Backoff", "backoff_delay", "MAX_DURATION_S"]
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+#: Go's time.Duration holds at most 2**63 - 1 nanoseconds; ParseDuration refuses more.
+MAX_DURATION_S = (2**63 - 1) / 1e9
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h|d)")
 
 
@@ -26,12 +29,12 @@ def parse_duration(value: Any, *, field: str = "duration") -> float:
     if isinstance(value, bool):
         raise InvalidInput(f"{field}: expected a duration such as 30, '30s' or '2m', got {value!r}")
     if isinstance(value, int | float):
-        return float(value)
+        return _bounded(float(value), value, field)
     text = str(value).strip()
     if not text:
         raise InvalidInput(f"{field}: empty duration; use e.g. '30s' or '2m'")
     try:
-        return float(text)
+        return _bounded(float(text), value, field)
     except ValueError:
         pass
     sign = -1.0 if text.startswith("-") else 1.0
@@ -44,7 +47,18 @@ def parse_duration(value: Any, *, field: str = "duration") -> float:
         pos = match.end()
     if pos != len(body) or pos == 0:
         raise InvalidInput(f"{field}: {value!r} is not a duration; use e.g. 30, '30s', '1m30s' or '2h'")
-    return sign * total
+    return _bounded(sign * total, value, field)
+
+
+def _bounded(seconds: float, value: Any, field: str) -> float:
+    # NaN, infinities and centuries would become timers no clock reaches (or that overflow).
+    if math.isnan(seconds):
+        raise InvalidInput(f"{field}: {value!r} is not a duration; use e.g. 30, '30s', '1m30s' or '2h'")
+    if abs(seconds) > MAX_DURATION_S:
+        raise InvalidInput(
+            f"{field}: {value!r} is longer than the longest duration Argo accepts (about 292 years)"
+        )
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -79,15 +93,22 @@ def _intish(value: Any, field: str) -> float:
     if isinstance(value, dict):  # IntOrString as Kubernetes serialises it
         value = value.get("intVal", value.get("strVal"))
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{field}: expected a number, got {value!r}") from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise InvalidInput(f"{field}: expected a number, got {value!r}")
+    return number
 
 
 def backoff_delay(backoff: Backoff, retries_done: int, first_started_s: float, now_s: float) -> float | None:
     """Seconds to wait before attempt number `retries_done` (0-based retry count), or None
     when `maxDuration` forbids another attempt."""
-    delay = backoff.duration_s * (backoff.factor**retries_done) if backoff.duration_s else 0.0
+    try:
+        growth = backoff.factor**retries_done
+    except OverflowError:  # a large factor after many retries
+        growth = math.inf
+    delay = min(backoff.duration_s * growth, MAX_DURATION_S) if backoff.duration_s else 0.0
     if backoff.cap_s is not None:
         delay = min(delay, backoff.cap_s)
     if backoff.max_duration_s is not None and (now_s + delay) - first_started_s > backoff.max_duration_s:

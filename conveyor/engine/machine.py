@@ -23,6 +23,7 @@ from conveyor.engine._ids import node_id, rfc3339
 from conveyor.engine._sync import Locks, lock_keys
 from conveyor.engine.actions import Action, Finished, Kill, Launch, SetTimer
 from conveyor.engine.durations import parse_duration
+from conveyor.engine.loops import MAX_ITEMS
 from conveyor.engine.nodes import Node
 from conveyor.engine.params import Arguments, BindError, bind_inputs, input_scope
 from conveyor.errors import ConveyorError, InvalidInput
@@ -42,6 +43,7 @@ class Machine:
         workflow: Mapping[str, Any],
         *,
         max_nodes: int = 200_000,
+        max_loop_items: int = MAX_ITEMS,
         semaphore_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.wf = workflow
@@ -51,6 +53,7 @@ class Machine:
         self.namespace: str = meta.get("namespace") or "default"
         self.uid: str = meta.get("uid", "")
         self.max_nodes = max_nodes
+        self.max_loop_items = max_loop_items
         self.templates: dict[str, Mapping[str, Any]] = {
             t["name"]: t for t in self.spec.get("templates") or []
         }

@@ -10,6 +10,7 @@ Every failure is raised as `conveyor.errors.ExpressionError`.
 from __future__ import annotations
 
 from conveyor.expr._eval import evaluate
+from conveyor.expr._regex import Regex, compile_pattern
 from conveyor.expr._timefn import NOW_KEY
 from conveyor.expr.depends import Depends, compile_depends, dependencies_to_depends
 from conveyor.expr.env import build_env
@@ -26,4 +27,6 @@ __all__ = [
     "compile_depends",
     "dependencies_to_depends",
     "NOW_KEY",
+    "Regex",
+    "compile_pattern",
 ]

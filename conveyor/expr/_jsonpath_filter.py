@@ -14,7 +14,8 @@ from functools import lru_cache
 from typing import Any
 
 from conveyor.expr._fault import ExprFault
-from conveyor.expr._values import compile_regex, equal, is_int, is_number
+from conveyor.expr._regex import compile_regex
+from conveyor.expr._values import equal, is_int, is_number
 
 __all__ = ["MISSING", "compile_filter", "truthy"]
 

@@ -19,10 +19,11 @@ from typing import Any
 from conveyor.expr import _sprig_lists
 from conveyor.expr._fault import ExprFault
 from conveyor.expr._jsonpath import parse_json
+from conveyor.expr._regex import compile_regex
 from conveyor.expr._registry import Registry
 from conveyor.expr._render import to_json
 from conveyor.expr._sprig_lists import empty, strval
-from conveyor.expr._values import MAX_ITEMS, compile_regex, is_int, is_number, type_name
+from conveyor.expr._values import MAX_ITEMS, is_int, is_number, type_name
 
 __all__ = ["SPRIG", "SprigNamespace"]
 

@@ -17,13 +17,12 @@ that differ from Python and matter to users:
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 from conveyor.expr._fault import ExprFault
+from conveyor.expr._regex import compile_regex
 
 __all__ = [
     "type_name",
@@ -38,7 +37,6 @@ __all__ = [
     "arith",
     "make_range",
     "string_op",
-    "compile_regex",
     "check_int64",
     "MAX_ITEMS",
     "MAX_SIZE",
@@ -272,11 +270,3 @@ def string_op(op: str, a: Any, b: Any) -> bool:
         return a.endswith(b)
     return compile_regex(b).search(a) is not None
 
-
-@lru_cache(maxsize=512)
-def compile_regex(pattern: str) -> re.Pattern[str]:
-    # Go's RE2 syntax is close to Python's for the patterns people write in workflows.
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise ExprFault(f"invalid regular expression {pattern!r}: {exc}") from None

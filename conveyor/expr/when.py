@@ -21,8 +21,9 @@ from typing import Any
 
 from conveyor.errors import ExpressionError
 from conveyor.expr._fault import ExprFault
+from conveyor.expr._regex import compile_regex
 from conveyor.expr._render import go_format
-from conveyor.expr._values import compile_regex, equal, is_number
+from conveyor.expr._values import equal, is_number
 
 __all__ = ["evaluate_when"]
 

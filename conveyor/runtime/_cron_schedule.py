@@ -65,7 +65,7 @@ def machine_zone() -> tzinfo:
     if name:
         try:
             return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             pass
     try:
         with open("/etc/localtime", "rb") as fh:
@@ -78,9 +78,11 @@ def zone_of(timezone: str | None) -> tzinfo:
     """The IANA zone named `timezone`; the machine's zone for None, "" or "Local"."""
     if not timezone or timezone == "Local":
         return machine_zone()
+    if not isinstance(timezone, str):
+        raise InvalidInput(f"timezone {timezone!r} is not a string; write an IANA name such as 'UTC'")
     try:
         return ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a path
         raise InvalidInput(
             f"timezone {timezone!r} is not a known IANA time zone; use a name such as "
             "'America/New_York', 'Europe/Paris' or 'UTC'"
@@ -117,10 +119,12 @@ def _parse(text: str, timezone: str | None) -> _Schedule:
 
 
 def _schedules(schedules: Sequence[str], timezone: str | None) -> list[_Schedule]:
-    if isinstance(schedules, str) or not schedules:
+    if isinstance(schedules, str) or not isinstance(schedules, Sequence) or not schedules:
         raise InvalidInput(
             "a CronWorkflow needs a non-empty list of schedules, e.g. schedules: ['0 2 * * *']"
         )
+    if timezone is not None and not isinstance(timezone, str):
+        zone_of(timezone)  # raises InvalidInput naming the value
     out = []
     for s in schedules:
         if not isinstance(s, str):
@@ -187,7 +191,10 @@ def _every_step(s: _Schedule, pivot: datetime, forward: bool) -> datetime:
 
 
 def _step(s: _Schedule, pivot: datetime, forward: bool) -> datetime | None:
-    return _cron_step(s, pivot, forward) if s.fields else _every_step(s, pivot, forward)
+    try:
+        return _cron_step(s, pivot, forward) if s.fields else _every_step(s, pivot, forward)
+    except OverflowError:  # the next (or previous) fire lies outside years 1 to 9999
+        return None
 
 
 def next_fire(schedules: Sequence[str], timezone: str | None, after: datetime) -> datetime:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conveyor.errors import InvalidInput, ManifestError, Problem
-from conveyor.spec import resolve_workflow, validate
+from conveyor.spec import DEFAULT_LIMITS, ExpansionLimits, resolve_workflow, validate
 
 __all__ = ["prepare_workflow", "parse_parameters", "as_workflow"]
 
@@ -70,8 +70,9 @@ def prepare_workflow(
     entrypoint: str | None = None,
     now: datetime | None = None,
     source: str = "",
+    limits: ExpansionLimits = DEFAULT_LIMITS,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the object to store, the resolved copy the engine runs)."""
+    """(the object to store, the resolved copy the engine runs); `limits` is usually the Settings."""
     wf = as_workflow(manifest)
     spec = wf.setdefault("spec", {})
     if entrypoint:
@@ -89,7 +90,7 @@ def prepare_workflow(
                 plist.append({"name": name, "value": value})
     meta = wf.setdefault("metadata", {})
     meta["namespace"] = meta.get("namespace") or namespace
-    wf = validate(wf, templates=templates, source=source)
+    wf = validate(wf, templates=templates, source=source, limits=limits)
     meta = wf["metadata"]
     if not meta.get("name"):
         prefix = meta.get("generateName") or "workflow-"

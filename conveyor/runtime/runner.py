@@ -88,6 +88,7 @@ class WorkflowRunner:
         self.machine = Machine(
             resolved or workflow,
             max_nodes=settings.max_nodes,
+            max_loop_items=settings.max_loop_items,
             semaphore_limits=semaphore_limits if semaphore_limits is not None else settings.semaphore_limits,
         )
         self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()

@@ -107,7 +107,8 @@ class Service:
                 f"the workflow's metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}"
             )
         wf, resolved = prepare_workflow(
-            manifest, templates=self.store, namespace=namespace, parameters=parameters, entrypoint=entrypoint
+            manifest, templates=self.store, namespace=namespace, parameters=parameters, entrypoint=entrypoint,
+            limits=self.settings,
         )
         if dry_run:
             return wf
@@ -118,7 +119,7 @@ class Service:
 
     def lint_workflow(self, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
-        return validate(doc, templates=self.store)
+        return validate(doc, templates=self.store, limits=self.settings)
 
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
         return self.store.get_workflow(namespace, name)
@@ -223,7 +224,7 @@ class Service:
                 raise InvalidInput(f"metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}")
             meta["namespace"] = namespace
         doc["metadata"] = meta
-        return validate(doc, templates=self.store)
+        return validate(doc, templates=self.store, limits=self.settings)
 
     def get_template(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
         found = self.store.get_template(kind, namespace, name)

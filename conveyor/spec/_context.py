@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.errors import Problem
+from conveyor.spec._limits import DEFAULT_LIMITS, ExpansionLimits
 from conveyor.spec._lookup import TemplateLookup
 from conveyor.spec._shape import as_dict, as_list, as_str
 
@@ -36,6 +37,8 @@ class LintContext:
     #: True when template names may come from a workflowTemplateRef lint cannot see
     templates_unknowable: bool = False
     defaults: dict[str, Any] = field(default_factory=dict)
+    #: how far loops may expand the workflow (CONVEYOR_MAX_LOOP_ITEMS, CONVEYOR_MAX_NODES)
+    limits: ExpansionLimits = DEFAULT_LIMITS
     _manifests: dict[tuple[str, str], dict[str, Any] | None] = field(default_factory=dict)
 
     def add(self, path: str, message: str) -> None:

@@ -32,6 +32,8 @@ ITEM_RESULTS = frozenset({"AnySucceeded", "AllFailed"})
 # Most clauses are plain task names joined by `&&`; they skip the tokenizer.
 _SIMPLE = re.compile(r"^\s*[A-Za-z0-9_][-A-Za-z0-9_]*(?:\s*&&\s*[A-Za-z0-9_][-A-Za-z0-9_]*)*\s*$")
 _TOKEN = re.compile(r"\s+|&&|\|\||!|\(|\)|([A-Za-z0-9_][-A-Za-z0-9_]*)(?:\.([A-Za-z]+))?")
+#: deepest parentheses the engine's depends parser accepts (conveyor.expr.depends)
+MAX_PARENS = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,8 @@ def parse_depends(text: str) -> tuple[list[Dependency], str | None]:
             if not expect_operand:
                 return deps, f"missing `&&` or `||` before {token!r}"
             open_parens += token == "("
+            if open_parens > MAX_PARENS:
+                return deps, f"parentheses nest more than {MAX_PARENS} deep; write the clause flatter"
         elif token == ")":
             if expect_operand or open_parens == 0:
                 return deps, f"unexpected ')' at position {pos}"

@@ -16,11 +16,16 @@ from typing import Any
 
 from conveyor.errors import ManifestError, Problem
 from conveyor.spec._context import LintContext, names_list
+from conveyor.spec._expansion import check_expansion
+from conveyor.spec._limits import DEFAULT_LIMITS, ExpansionLimits
 from conveyor.spec._lookup import CREATE_HINT, DEFAULT_NAMESPACE, TemplateLookup
 from conveyor.spec._names import (
     MAX_CRON_NAME,
     MAX_OBJECT_NAME,
+    annotations_size_problem,
     generate_name_problem,
+    label_key_problem,
+    label_value_problem,
     namespace_problem,
     object_name_problem,
 )
@@ -36,6 +41,8 @@ API_VERSION = "argoproj.io/v1alpha1"
 KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 _POD_GC = ("OnPodCompletion", "OnPodSuccess", "OnWorkflowCompletion", "OnWorkflowSuccess")
 _CONCURRENCY = ("Allow", "Forbid", "Replace")
+#: past this many problems in labels and annotations, the rest are not listed
+_MAX_NAME_PROBLEMS = 50
 _CRON_DESCRIPTORS = (
     "@yearly",
     "@annually",
@@ -61,13 +68,15 @@ def lint(manifest: dict[str, Any], *, templates: TemplateLookup | None = None) -
     return lint_normalized(doc, templates)
 
 
-def lint_normalized(doc: dict[str, Any], templates: TemplateLookup | None) -> list[Problem]:
+def lint_normalized(
+    doc: dict[str, Any], templates: TemplateLookup | None, limits: ExpansionLimits = DEFAULT_LIMITS
+) -> list[Problem]:
     """lint() for a manifest normalize() has already returned (saves a copy on submit)."""
     problems: list[Problem] = []
     _guarded(
         problems, "the manifest's structure", lambda: problems.extend(structural_problems(doc))
     )
-    _guarded(problems, "the manifest", lambda: _check_manifest(problems, doc, templates))
+    _guarded(problems, "the manifest", lambda: _check_manifest(problems, doc, templates, limits))
     return problems
 
 
@@ -87,7 +96,10 @@ def _guarded(problems: list[Problem], what: str, check: Callable[[], None]) -> N
 
 
 def _check_manifest(
-    problems: list[Problem], doc: dict[str, Any], lookup: TemplateLookup | None
+    problems: list[Problem],
+    doc: dict[str, Any],
+    lookup: TemplateLookup | None,
+    limits: ExpansionLimits,
 ) -> None:
     api_version = doc.get("apiVersion")
     if api_version != API_VERSION:
@@ -108,15 +120,16 @@ def _check_manifest(
         return  # structural validation has said so
     if kind == "CronWorkflow":
         _check_cron(problems, spec)
+        _check_labels(problems, as_dict(spec.get("workflowMetadata")), "spec.workflowMetadata")
         workflow_spec = spec.get("workflowSpec")
         if isinstance(workflow_spec, dict):
             _check_spec(
-                LintContext(problems, lookup, namespace, "Workflow"),
+                LintContext(problems, lookup, namespace, "Workflow", limits=limits),
                 workflow_spec,
                 "spec.workflowSpec",
             )
     else:
-        _check_spec(LintContext(problems, lookup, namespace, kind), spec, "spec")
+        _check_spec(LintContext(problems, lookup, namespace, kind, limits=limits), spec, "spec")
 
 
 def _check_metadata(problems: list[Problem], kind: str, metadata: dict[str, Any]) -> None:
@@ -150,6 +163,27 @@ def _check_metadata(problems: list[Problem], kind: str, metadata: dict[str, Any]
         message = namespace_problem(namespace)
         if message:
             problems.append(Problem("metadata.namespace", message))
+    _check_labels(problems, metadata, "metadata")
+
+
+def _check_labels(problems: list[Problem], metadata: dict[str, Any], path: str) -> None:
+    """Label and annotation syntax, which Kubernetes (so Argo) enforces; wrong types are
+    structural validation's to report."""
+    found = 0
+    for field, what in (("labels", "label"), ("annotations", "annotation")):
+        entries = as_dict(metadata.get(field))
+        for key, value in entries.items():
+            message = label_key_problem(what, key)
+            if message is None and field == "labels" and isinstance(value, str):
+                message = label_value_problem(key, value)
+            if message:
+                found += 1
+                if found > _MAX_NAME_PROBLEMS:
+                    return
+                problems.append(Problem(f"{path}.{field}", message))
+        message = annotations_size_problem(entries) if field == "annotations" else None
+        if message:
+            problems.append(Problem(f"{path}.{field}", message))
 
 
 def _check_spec(ctx: LintContext, spec: dict[str, Any], path: str) -> None:
@@ -215,6 +249,7 @@ def _check_spec(ctx: LintContext, spec: dict[str, Any], path: str) -> None:
             f"podGC strategy {strategy!r} is not known; use one of {', '.join(_POD_GC)}",
         )
     check_templates(ctx, spec, path)
+    check_expansion(ctx, spec, path)
 
 
 def _param_hint(target: dict[str, Any]) -> str:

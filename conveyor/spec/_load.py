@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from conveyor.errors import ManifestError, Problem
-from conveyor.spec._yaml import MAX_DEPTH, MAX_EXPANDED_NODES, parse_yaml
+from conveyor.spec._limits import MAX_DEPTH, nesting_problem, too_deep
+from conveyor.spec._yaml import MAX_EXPANDED_NODES, parse_yaml
 
 __all__ = ["load_documents", "load_file", "MAX_DEPTH", "MAX_EXPANDED_NODES", "DEFAULT_MAX_BYTES"]
 
@@ -31,36 +32,16 @@ def _too_large(size: int, max_bytes: int) -> Problem:
     )
 
 
-def _json_depth_ok(data: Any) -> bool:
-    # Iterative: the data may be as deep as the JSON decoder allowed.
-    pending = [(data, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if depth > MAX_DEPTH:
-            return False
-        children = (
-            node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
-        )
-        pending.extend((c, depth + 1) for c in children if isinstance(c, (dict, list)))
-    return True
-
-
-def _depth_problem() -> Problem:
-    return Problem(
-        "",
-        f"the document nests deeper than {MAX_DEPTH} levels; no Argo manifest needs that, so it is refused",
-    )
-
-
 def _from_json(text: str) -> list[tuple[int, Any]] | None:
     try:
         data = json.loads(text)
-    except RecursionError:
-        raise ManifestError([_depth_problem()]) from None
+    except RecursionError:  # deeper than the decoder itself goes
+        raise ManifestError([Problem("", too_deep())]) from None
     except ValueError:
         return None  # not JSON; YAML's flow style may still read it
-    if not _json_depth_ok(data):
-        raise ManifestError([_depth_problem()])
+    problem = nesting_problem(data)
+    if problem:
+        raise ManifestError([Problem("", problem)])
     return [(1, data)]
 
 
@@ -72,6 +53,26 @@ def _kind_of(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return "a number" if isinstance(value, (int, float)) else f"a {type(value).__name__}"
+
+
+def _refuse_lone_surrogates(text: str, source: str) -> None:
+    # Text decoded with errors="surrogateescape" (or built in Python) can hold lone
+    # surrogates; no YAML parser or UTF-8 store accepts them.
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ManifestError(
+            [
+                Problem(
+                    "",
+                    f"the manifest is not valid Unicode text (a lone surrogate "
+                    f"U+{ord(text[exc.start]):04X} at offset {exc.start}); save it as UTF-8",
+                )
+            ],
+            source,
+        ) from None
 
 
 def load_documents(
@@ -97,8 +98,10 @@ def load_documents(
                 ],
                 source,
             ) from None
-    elif text.startswith("\ufeff"):
-        text = text[1:]
+    else:
+        _refuse_lone_surrogates(text, source)
+        if text.startswith("\ufeff"):
+            text = text[1:]
     try:
         stripped = text.lstrip()
         docs = _from_json(text) if stripped[:1] in ("{", "[") else None

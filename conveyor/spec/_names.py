@@ -4,7 +4,9 @@
   caps them at 63 characters (52 for CronWorkflows, which append a timestamp);
 - template, step and task names: letters, digits and '-', starting with a
   letter or digit, at most 128 characters (no '_' and no '.');
-- parameter and artifact names: letters, digits, '_' and '-'.
+- parameter and artifact names: letters, digits, '_' and '-';
+- label keys and values, and annotation keys: Kubernetes' label syntax, and
+  annotations at most 256 KiB in all.
 
 See https://argo-workflows.readthedocs.io/en/latest/fields/ and
 https://kubernetes.io/docs/concepts/overview/working-with-objects/names/.
@@ -21,6 +23,9 @@ __all__ = [
     "field_name_problem",
     "param_name_problem",
     "is_resolved_template_name",
+    "label_key_problem",
+    "label_value_problem",
+    "annotations_size_problem",
     "MAX_OBJECT_NAME",
     "MAX_CRON_NAME",
 ]
@@ -29,11 +34,14 @@ MAX_OBJECT_NAME = 63
 MAX_CRON_NAME = 52
 _MAX_SUBDOMAIN = 253
 _MAX_FIELD_NAME = 128
+_MAX_LABEL = 63
+_MAX_ANNOTATIONS_BYTES = 256 * 1024
 
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _FIELD = re.compile(r"^[a-zA-Z0-9][-a-zA-Z0-9]*$")
 _PARAM = re.compile(r"^[-a-zA-Z0-9_]+$")
+_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 # Names resolve_workflow gives templates copied in from a templateRef; users
 # cannot write these (':' is not allowed), so they never collide.
 _RESOLVED = re.compile(r"^c?wftmpl:[^:]+:[^:]+$")
@@ -93,3 +101,39 @@ def param_name_problem(what: str, name: str) -> str | None:
             f"{what} name {name!r} is invalid: use letters, digits, '_' and '-' (e.g. my_param-1)"
         )
     return None
+
+
+def label_key_problem(what: str, key: str) -> str | None:
+    """For label and annotation keys: `[DNS-subdomain prefix/]name`."""
+    prefix, slash, name = key.rpartition("/")
+    if (
+        len(name) <= _MAX_LABEL
+        and _LABEL_NAME.match(name)
+        and (not slash or (len(prefix) <= _MAX_SUBDOMAIN and _SUBDOMAIN.match(prefix)))
+    ):
+        return None
+    return (
+        f"{what} key {key[:100]!r} is not valid: use at most 63 letters, digits, '-', '_' and '.', "
+        "starting and ending with a letter or digit, optionally after a DNS prefix and '/' "
+        "(e.g. 'app.kubernetes.io/name')"
+    )
+
+
+def label_value_problem(key: str, value: str) -> str | None:
+    if value == "" or (len(value) <= _MAX_LABEL and _LABEL_NAME.match(value)):
+        return None
+    return (
+        f"label {key[:100]!r} has the value {value[:100]!r}, which is not valid: use at most 63 "
+        "letters, digits, '-', '_' and '.', starting and ending with a letter or digit (or leave it "
+        "empty); put longer text in an annotation"
+    )
+
+
+def annotations_size_problem(annotations: dict[str, object]) -> str | None:
+    size = sum(len(k) + len(v) for k, v in annotations.items() if isinstance(v, str))
+    if size <= _MAX_ANNOTATIONS_BYTES:
+        return None
+    return (
+        f"the annotations take {size:,} characters; Kubernetes allows at most "
+        f"{_MAX_ANNOTATIONS_BYTES:,} in all, so pass large data as a parameter or an artifact"
+    )

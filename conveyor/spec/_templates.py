@@ -10,6 +10,7 @@ from typing import Any
 
 from conveyor.spec._context import LintContext, names_list
 from conveyor.spec._dag import LOOP_FIELDS, check_dag
+from conveyor.spec._expansion import int_or_none, literal_loop_size
 from conveyor.spec._lookup import CREATE_HINT
 from conveyor.spec._names import field_name_problem, is_resolved_template_name
 from conveyor.spec._params import (
@@ -31,10 +32,8 @@ from conveyor.spec._shape import (
     template_types,
 )
 
-__all__ = ["check_templates", "check_holder_target", "MAX_SEQUENCE"]
+__all__ = ["check_templates", "check_holder_target"]
 
-#: Largest withSequence conveyor expands; each item becomes a node.
-MAX_SEQUENCE = 100_000
 _RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 _RUNNABLE_LIST = "container, script, dag, steps, suspend and containerSet"
 
@@ -187,37 +186,28 @@ def _check_loops(ctx: LintContext, holder: dict[str, Any], path: str, label: str
             path,
             f"{label} sets {' and '.join(used)}; a step or task can loop over only one of them",
         )
+    size, limit = literal_loop_size(holder), ctx.limits.max_loop_items
+    if size is not None and size > limit:
+        what = next(f for f in LOOP_FIELDS if holder.get(f) not in (None, ""))
+        ctx.add(
+            f"{path}.{what}",
+            f"the {what} of {label} makes {size:,} items; conveyor expands at most {limit:,} "
+            "per loop (CONVEYOR_MAX_LOOP_ITEMS), so split the work or loop over batches",
+        )
     seq = holder.get("withSequence")
     if not isinstance(seq, dict):
         return
-    count, start, end = (_int_or_none(seq.get(k)) for k in ("count", "start", "end"))
     if seq.get("count") is not None and seq.get("end") is not None:
         ctx.add(
             f"{path}.withSequence",
             f"the withSequence of {label} sets both `count` and `end`; use one of them",
         )
-    size = count if count is not None else abs(end - (start or 0)) + 1 if end is not None else None
-    if size is not None and size > MAX_SEQUENCE:
-        ctx.add(
-            f"{path}.withSequence",
-            f"the withSequence of {label} makes {size:,} items; conveyor expands at most {MAX_SEQUENCE:,} "
-            "per loop, so split the work or loop over batches",
-        )
+    count = int_or_none(seq.get("count"))
     if count is not None and count < 0:
         ctx.add(
             f"{path}.withSequence.count",
             f"the withSequence of {label} has count {count}; it must be 0 or more",
         )
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    return None  # templated or wrong: checked at runtime or by structural validation
 
 
 def _check_steps(ctx: LintContext, tmpl: dict[str, Any], path: str, name: str) -> None:

@@ -31,12 +31,11 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 
 from conveyor.errors import ManifestError, Problem
+from conveyor.spec._limits import MAX_DEPTH
 from conveyor.spec._normalize import clone
 
 __all__ = ["parse_yaml", "MAX_DEPTH", "MAX_EXPANDED_NODES"]
 
-#: Deepest nesting accepted; real manifests stay under 30 levels.
-MAX_DEPTH = 200
 #: Most nodes aliases may add to a document once expanded (what is written is
 #: already bounded by the manifest size limit).
 MAX_EXPANDED_NODES = 1_000_000
@@ -240,7 +239,17 @@ class _Builder:
             return event.value
         if tag in (_BOOL, _INT, _FLOAT):
             construct = self.parser.yaml_constructors[tag]
-            return construct(self.parser, ScalarNode(tag, event.value))
+            try:
+                return construct(self.parser, ScalarNode(tag, event.value))
+            except (ValueError, IndexError, KeyError):
+                # An explicit tag on text that is not of that type (`!!int abc`,
+                # `!!bool maybe`), or an integer too long for Python to convert.
+                kind = {_BOOL: "boolean", _INT: "integer (of at most 4300 digits)", _FLOAT: "number"}[tag]
+                shown = event.value if len(event.value) <= 40 else event.value[:40] + "…"
+                raise _Refused(
+                    f"the value {shown!r} at {_at(event)} is not a valid {kind} ({_tag(tag)}); "
+                    "fix it, or quote it to keep it as text"
+                ) from None
         raise _Refused(
             f"the YAML tag {_tag(tag)} at {_at(event)} is not supported in manifests; remove it"
         )
