@@ -108,10 +108,15 @@ class RemapSandbox:
         self.remapper = Remapper(root, named, keep)
         self.env = {"HOME": str(root / "root"), "TMPDIR": str(root / "tmp")}
 
+    @staticmethod
+    def skeleton(root: Path) -> None:
+        """What every root starts with; the folders a task names are made per task."""
+        (root / "tmp").mkdir(parents=True, exist_ok=True)
+        (root / "tmp").chmod(0o1777)
+        (root / "root").mkdir(exist_ok=True)
+
     def prepare(self) -> None:
-        (self.root / "tmp").mkdir(parents=True, exist_ok=True)
-        (self.root / "tmp").chmod(0o1777)
-        (self.root / "root").mkdir(exist_ok=True)
+        self.skeleton(self.root)
 
     def host_path(self, path: str) -> Path:
         path = posixpath.normpath(posixpath.join("/", path))

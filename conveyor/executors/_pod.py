@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import posixpath
-import shutil
 import signal
 import time
 from collections.abc import Callable
@@ -255,19 +254,18 @@ class ProcessTask(PodTask):
         *,
         base_env: dict[str, str],
         entrypoints: dict[str, tuple[str, ...]],
-        scratch: Path,
-        keep_scratch: bool,
+        release: Callable[[], None],
     ) -> None:
         self._sb = sandbox
         self._base_env = {**base_env, **sandbox.env}
         self._entrypoints = entrypoints
-        self._scratch = scratch
-        self._keep = keep_scratch
+        self._release = release
         super().__init__(spec)
 
     async def _cleanup(self) -> None:
-        if not self._keep:
-            await asyncio.to_thread(shutil.rmtree, self._scratch, True)
+        # The root is emptied after the task has reported (or kept, with
+        # CONVEYOR_KEEP_SCRATCH), so the next task need not wait for the disk (`_roots.py`).
+        self._release()
 
     async def _prepare(self) -> None:
         sb, spec = self._sb, self.spec

@@ -31,6 +31,7 @@ __all__ = [
     "bwrap_argv",
     "host_layout",
     "bwrap_problem",
+    "make_root",
 ]
 
 #: host folders every task sees read-only at the same place
@@ -162,13 +163,19 @@ def host_layout(path_env: str) -> HostLayout:
     return HostLayout(tuple((binds[d], d) for d in kept), tuple(symlinks), os.pathsep.join(inside))
 
 
-def _make_root(root: Path, layout: HostLayout) -> None:
+def make_root(root: Path, layout: HostLayout) -> None:
+    """The skeleton every task root starts as (idempotent: a reused root passes through unchanged)."""
     (root / "tmp").mkdir(parents=True, exist_ok=True)
     (root / "tmp").chmod(0o1777)
     (root / "root").mkdir(exist_ok=True)
     # The empty folders every Linux image has, so `os.mkdir("/mnt/out")` works as in a container.
     for folder in ("mnt", "home", "srv", "media", "run", "var/tmp"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    # The mount points bwrap binds over: made once with the root, so a reused root
+    # (`_roots.py`) keeps them instead of bwrap creating them again for every task.
+    for folder in ("proc", "dev", *(dest.lstrip("/") for _, dest in layout.binds)):
+        if not (root / folder).is_symlink():
+            (root / folder).mkdir(parents=True, exist_ok=True)
     for link, target in layout.symlinks:
         # bwrap's --symlink fails when the link exists, and every container of a task
         # reuses the root, so the links are made once here instead.
@@ -190,7 +197,7 @@ class BwrapSandbox:
             self.env["PATH"] = layout.path_inside
 
     def prepare(self) -> None:
-        _make_root(self.root, self.layout)
+        make_root(self.root, self.layout)
 
     def host_path(self, path: str) -> Path:
         path = posixpath.normpath(posixpath.join("/", path))
@@ -224,7 +231,7 @@ async def bwrap_problem(bwrap: str, scratch_dir: Path, path_env: str) -> str | N
     root = Path(tempfile.mkdtemp(prefix=".bwrap-probe-", dir=scratch_dir))
     try:
         layout = host_layout(path_env)
-        _make_root(root, layout)
+        make_root(root, layout)
         proc = await asyncio.create_subprocess_exec(
             *bwrap_argv(bwrap, root, layout, ["true"], cwd="/"),
             stdin=asyncio.subprocess.DEVNULL,

@@ -12,17 +12,27 @@ https://argo-workflows.readthedocs.io/en/latest/workflow-executors/
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Literal
 
 from conveyor.config import Settings
 from conveyor.errors import ExecutorError
 from conveyor.executors._paths import RemapSandbox
 from conveyor.executors._pod import SCRIPT_PATH, ProcessTask
-from conveyor.executors._sandbox import BwrapSandbox, Sandbox, bwrap_problem, host_layout
+from conveyor.executors._roots import RootPool
+from conveyor.executors._sandbox import (
+    BwrapSandbox,
+    HostLayout,
+    Sandbox,
+    bwrap_problem,
+    host_layout,
+    make_root,
+)
 from conveyor.executors.base import TaskSpec
 
 __all__ = ["ProcessExecutor", "ProcessTask", "SandboxMode"]
@@ -53,6 +63,7 @@ class ProcessExecutor:
         self._mode: SandboxMode | None = None
         self._lock: asyncio.Lock | None = None
         self._tasks: set[ProcessTask] = set()
+        self._roots: RootPool | None = None
 
     async def sandbox_mode(self) -> SandboxMode:
         """Either `bwrap` or `none`; probes bubblewrap once (`bwrap ... true`) and remembers."""
@@ -92,15 +103,11 @@ class ProcessExecutor:
             )
         mode = await self.sandbox_mode()
         path_env = _host_path_env()
-        scratch = self.settings.scratch_dir / spec.key
-        root = scratch / "root"
         try:
-            if scratch.exists():  # left by a crashed run of the same attempt
-                await asyncio.to_thread(shutil.rmtree, scratch)
-            root.mkdir(parents=True)
             layout = host_layout(path_env)
+            root, release = await self._root_for(spec.key, mode, layout)
         except OSError as e:
-            raise ExecutorError(f"cannot create the scratch folder {root}: {e}") from e
+            raise ExecutorError(f"cannot create a scratch folder under {self.settings.scratch_dir}: {e}") from e
         sandbox: Sandbox
         if mode == "bwrap":
             sandbox = BwrapSandbox(root, layout, self._bwrap)
@@ -112,16 +119,34 @@ class ProcessExecutor:
             sandbox,
             base_env={"PATH": path_env, "LANG": os.environ.get("LANG") or "C.UTF-8"},
             entrypoints=dict(self.settings.image_entrypoints),
-            scratch=scratch,
-            keep_scratch=self.settings.keep_scratch,
+            release=release,
         )
         self._tasks.add(task)
         task.on_done(lambda: self._tasks.discard(task))
         return task
 
+    async def _root_for(self, key: str, mode: SandboxMode, layout: HostLayout) -> tuple[Path, Callable[[], None]]:
+        """A task's root and what to do with it after the task: a pooled root, given back
+        emptied; or with CONVEYOR_KEEP_SCRATCH a folder of its own, kept for a look."""
+        if self.settings.keep_scratch:
+            scratch = self.settings.scratch_dir / key
+            if scratch.exists():  # left by a crashed run of the same attempt
+                await asyncio.to_thread(shutil.rmtree, scratch)
+            root = scratch / "root"
+            root.mkdir(parents=True)
+            return root, lambda: None
+        if self._roots is None:
+            self._roots = RootPool(self.settings.scratch_dir)
+        make = functools.partial(make_root, layout=layout) if mode == "bwrap" else RemapSandbox.skeleton
+        root = self._roots.acquire(make)
+        pool = self._roots
+        return root, lambda: pool.release(root)
+
     async def close(self) -> None:
-        """Stop every task still running (SIGTERM, SIGKILL a few seconds later)."""
+        """Stop every task still running (SIGTERM, SIGKILL a few seconds later), then remove their roots."""
         await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+        if self._roots is not None:
+            await self._roots.close()
 
 
 def _host_path_env() -> str:

@@ -97,6 +97,7 @@ class WorkflowRunner:
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self._slots = asyncio.Semaphore(settings.effective_max_parallel_tasks())
         self._last_persist = 0.0
+        self._persist_every_s = _PERSIST_EVERY_S
         self._dirty = False
         self.killed: set[str] = set()
 
@@ -126,7 +127,10 @@ class WorkflowRunner:
                 batch = [await self.queue.get()]
                 while not self.queue.empty():
                     batch.append(self.queue.get_nowait())
-                self.store.append_events(self.namespace, self.name, [{**e, "at": time.time()} for e in batch])
+                # Durable before applied. The fsync runs in a worker thread so the loop
+                # meanwhile notices more task exits: they make the next batch, one fsync for many.
+                stamped = [{**e, "at": time.time()} for e in batch]
+                await asyncio.to_thread(self.store.append_events, self.namespace, self.name, stamped)
                 for event in batch:
                     for action in self.machine.apply(event, time.time()):
                         self._act(action)
@@ -146,7 +150,7 @@ class WorkflowRunner:
         # stored status is never more than one period behind the machine. It also
         # picks up requests (resume, stop) that other processes left in the store.
         while True:
-            await asyncio.sleep(_PERSIST_EVERY_S)
+            await asyncio.sleep(self._persist_every_s)
             for event in self.store.take_requests(self.namespace, self.name):
                 self.queue.put_nowait(event)
             if self._dirty:
@@ -208,11 +212,19 @@ class WorkflowRunner:
     # -- persistence -------------------------------------------------------
     def _persist(self, *, force: bool = False) -> None:
         now = time.monotonic()
-        if not force and now - self._last_persist < _PERSIST_EVERY_S:
+        if not force and now - self._last_persist < self._persist_every_s:
             self._dirty = True
             return
         self._last_persist = now
         self._dirty = False
+        try:
+            self._write_status()
+        finally:
+            # A status write costs time in proportion to the nodes; keep it to about a
+            # fifth of the run however large the workflow grows (the events are the record).
+            self._persist_every_s = max(_PERSIST_EVERY_S, 4 * (time.monotonic() - now))
+
+    def _write_status(self) -> None:
         status = self.machine.status()
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec

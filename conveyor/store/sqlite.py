@@ -121,7 +121,10 @@ class Store(TokenStore, ArchiveStore, SecretStore):
 
         Not fsynced (see `_db`): status is a projection of the durable events.
         """
-        rows = [workflow_row(_copy(wf, "workflow")) for wf in wfs]
+        # One JSON pass per workflow: a row is computed from the object itself unless
+        # workflow_row would have to fill in its creationTimestamp (then from a copy).
+        rows = [workflow_row(wf if (wf.get("metadata") or {}).get("creationTimestamp") else _copy(wf, "workflow"))
+                for wf in wfs]
         if not rows:
             return
         with self._db.write(durable=False) as conn:

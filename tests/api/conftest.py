@@ -32,7 +32,7 @@ class LiveServer:
     def __init__(self, settings: Settings, auth_mode: str = "server") -> None:
         self.settings = settings
         self.auth_mode = auth_mode
-        self.sock = socket.socket()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # Nagle off, as conveyor server
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.server: uvicorn.Server | None = None

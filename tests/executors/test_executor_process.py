@@ -8,7 +8,7 @@ from pathlib import Path
 
 from executor_helpers import run, sh
 
-from conveyor.executors.base import ContainerSpec, InputFile, TaskSpec
+from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
 from conveyor.executors.process import ProcessExecutor
 
 MakeExecutor = Callable[..., ProcessExecutor]
@@ -201,12 +201,39 @@ def test_outputs(mode: str, make_executor: MakeExecutor, make_spec: MakeSpec) ->
     assert result.artifacts["file"].read_text() == "v\n\n"
 
 
-def test_scratch_is_removed_unless_kept(
+def test_roots_are_reused_empty_and_removed_at_close(
     mode: str, make_executor: MakeExecutor, make_spec: MakeSpec
 ) -> None:
     executor = make_executor(mode)
-    run(executor, make_spec(sh("echo x > /tmp/x"), key="gone"))
-    assert not (executor.settings.scratch_dir / "gone").exists()
+    # Without bubblewrap only the paths a task names are its own (the rest is the host's),
+    # so there the check is on /tmp, which the remapping always covers.
+    write = "echo secret > /tmp/x; mkdir -p /tmp/locked; chmod 000 /tmp/locked; chmod 700 /tmp"
+    look = "ls -A /tmp; stat -c %a /tmp"
+    if mode == "bwrap":
+        write += "; mkdir -p /mnt/out /work; echo s > /mnt/out/y; echo w > /work/z"
+        look = "ls -A /tmp /mnt; ls /work 2>&1 || true; stat -c %a /tmp"
+
+    async def twice() -> tuple[TaskResult, TaskResult, bool]:
+        first = await (await executor.launch(make_spec(sh(write)))).wait()
+        for _ in range(100):  # the root is emptied in the background after the task
+            await asyncio.sleep(0.02)
+            if executor._roots is not None and executor._roots._free:
+                break
+        reused = executor._roots is not None and bool(executor._roots._free)
+        second = await (await executor.launch(make_spec(sh(look)))).wait()
+        await executor.close()
+        return first, second, reused
+
+    first, second, reused = asyncio.run(twice())
+    assert first.phase == "Succeeded" and second.phase == "Succeeded"
+    assert reused, "the first task's root went back to the pool"
+    words = (second.result or "").split()
+    assert not {"x", "locked", "out", "y", "z"} & set(words), words
+    assert words[-1] == "1777", "the skeleton's modes are restored"
+    assert list(executor.settings.scratch_dir.glob(".roots-*")) == [], "close removes every root"
+
+
+def test_scratch_is_kept_when_asked(mode: str, make_executor: MakeExecutor, make_spec: MakeSpec) -> None:
     keeper = make_executor(mode, keep_scratch=True)
     run(keeper, make_spec(sh("echo x > /tmp/x"), key="kept"))
     assert (keeper.settings.scratch_dir / "kept" / "root" / "tmp" / "x").read_text() == "x\n"
