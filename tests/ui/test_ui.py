@@ -325,7 +325,10 @@ def test_stop_resubmit_and_delete_from_the_page(page_for: Any, ui_server: UiServ
     page.wait_for_selector('h1 [data-phase] .phase[data-phase="Failed"]', timeout=30_000)
     assert "Stopped" in (ui_server.workflow(name)["status"].get("message") or "")
     page.click('[data-action="resubmit"]')
-    page.wait_for_function("n => !location.hash.endsWith('/' + n)", arg=name)
+    # the page moves to the new workflow: wait until it shows it, not just for the address
+    page.wait_for_function("n => { const h = document.querySelector('h1 [data-name]');"
+                           " return h && h.textContent !== n && location.hash.endsWith('/' + h.textContent); }", arg=name)
+    page.wait_for_selector('[data-action="suspend"]')
     again = page.locator("h1 [data-name]").inner_text()
     assert again != name and again.startswith("long-")
     page.click('[data-action="suspend"]')
