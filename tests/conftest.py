@@ -114,15 +114,21 @@ def free_port() -> int:
         return port
 
 
-def start_server(*args: str, port: int | None = None, new_session: bool = False) -> tuple[subprocess.Popen[str], str]:
+def start_server(*args: str, port: int | None = None, new_session: bool = False,
+                 log_path: Path | None = None) -> tuple[subprocess.Popen[str], str]:
     """`conveyor server ARGS` as users start it, on a free port; (process, base URL) once
-    /api/v1/version answers. Fails the test with the server's stderr if it never does."""
+    /api/v1/version answers. Fails the test with the server's stderr if it never does.
+
+    Its output goes to pipes the caller may read, or with `log_path` to that file: a server
+    that lives for many requests must get a file, since a pipe nobody reads fills up with
+    access-log lines and then blocks the server mid-request."""
     import httpx
 
     port = port or free_port()
+    out: Any = subprocess.PIPE if log_path is None else log_path.open("w")
     proc = subprocess.Popen([sys.executable, "-m", "conveyor", "server", "--port", str(port), *args], cwd=ROOT,
-                            env={**os.environ}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=new_session)
+                            env={**os.environ}, stdout=out, stderr=subprocess.STDOUT if log_path else subprocess.PIPE,
+                            text=True, start_new_session=new_session)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
@@ -133,5 +139,6 @@ def start_server(*args: str, port: int | None = None, new_session: bool = False)
             pass
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
-            pytest.fail(f"conveyor server did not come up: {proc.communicate()[1][-2000:]}")
+            said = log_path.read_text() if log_path else proc.communicate()[1]
+            pytest.fail(f"conveyor server did not come up: {said[-2000:]}")
         time.sleep(0.05)

@@ -38,7 +38,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         mp.setenv("PATH", f"{os.environ.get('PATH', '')}:{STANDINS}")
         for name in SERVER_VARIABLES:
             mp.delenv(name, raising=False)
-        proc, url = start_server()
+        home.mkdir(parents=True, exist_ok=True)
+        proc, url = start_server(log_path=home / "server.log")  # many requests: a file, not a pipe
         try:
             yield Server(url, home)
         finally:

@@ -32,7 +32,8 @@ from tests.conftest import start_server
 
 @pytest.fixture
 def service(conveyor_home: Path) -> Iterator[WorkflowsService]:
-    proc, url = start_server()
+    conveyor_home.mkdir(parents=True, exist_ok=True)
+    proc, url = start_server(log_path=conveyor_home / "server.log")
     yield WorkflowsService(host=url, namespace="default", verify_ssl=False)
     proc.terminate()
     proc.wait(timeout=30)

@@ -85,7 +85,7 @@ def ui_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiServer]:
             store.create_workflow(big_workflow("big-2000", 2000))
             store.create_workflow(big_workflow("big-10000", 10000))
             store.create_workflow(big_workflow("small-10", 10))
-        proc, url = start_server("--auth-mode", "client")
+        proc, url = start_server("--auth-mode", "client", log_path=home.parent / "server.log")
         server = UiServer(url, home, tokens, os.environ["PIPELINE_TOKEN"])
         try:
             yield server

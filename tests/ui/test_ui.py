@@ -92,16 +92,19 @@ def test_retry_from_a_node_reruns_only_it_and_what_follows(page_for: Any, ui_ser
     def results(wf: dict[str, Any]) -> dict[str, str]:
         return {n["displayName"]: n["outputs"]["result"] for n in wf["status"]["nodes"].values() if n["type"] == "Pod"}
 
+    old = results(before)
     page = page_for("admin")
     _open(page, ui_server, name)
     page.locator('g.node[data-name="b"]').click()
+    assert page.locator('[data-panel] [data-output="result"]').inner_text() == old["b"]
     page.locator("[data-node-action=retry]").click()
     page.locator("dialog [data-confirm]").click()
-    # the page follows the rerun live, back to Succeeded
-    page.wait_for_selector('h1 [data-phase] .phase[data-phase="Succeeded"]', state="detached", timeout=10_000)
+    # the page follows the rerun live: b's panel shows its new result, and the workflow is green again
+    page.wait_for_function("old => { const td = document.querySelector('[data-panel] [data-output=\"result\"]');"
+                           " return td && td.textContent && td.textContent !== old; }", arg=old["b"], timeout=30_000)
     page.wait_for_selector('h1 [data-phase] .phase[data-phase="Succeeded"]', timeout=30_000)
-    after = results(ui_server.workflow(name))
-    old = results(before)
+    after = results(_wait_phase(ui_server, name, ("Succeeded",)))
+    assert page.locator('[data-panel] [data-output="result"]').inner_text() == after["b"]
     assert after["a"] == old["a"] and after["d"] == old["d"], "nodes before the retried one ran again"
     assert after["b"] != old["b"] and after["c"] != old["c"], "the retried node or its descendant did not run again"
     shot(page, "workflow-retried")

@@ -55,6 +55,10 @@ export async function render(main, ctx) {
   const panel = main.querySelector("[data-panel]");
   const layoutBox = main.querySelector(".wf-layout");
   let graph = null, list = null, logAbort = null, logNode = null;
+  // Watch events received. An action's reply describes the workflow when the request was
+  // handled; an event that came after the request was sent may be newer (a stop can end the
+  // workflow before its reply arrives), and drawing the reply then would go back in time.
+  let seen = 0;
 
   function header() {
     const s = wf.status || {};
@@ -80,13 +84,14 @@ export async function render(main, ctx) {
         return;
       }
       const body = { namespace: ns, name };
+      const before = seen;
       const out = await put(`${base(ns, name)}/${action}`, body);
       if (action === "resubmit" && out?.metadata?.name) {
         toast(`resubmitted as ${out.metadata.name}`);
         go(`#/workflows/${encodeURIComponent(ns)}/${encodeURIComponent(out.metadata.name)}`);
         return;
       }
-      if (out?.metadata) { wf = out; refresh(); }
+      if (seen === before) { wf = out; refresh(); } // else the stream has shown something newer
       toast(`${action}: done`);
     } catch (err) {
       toast(`${action} failed: ${err.message}`, "error");
@@ -98,8 +103,9 @@ export async function render(main, ctx) {
     if (!(await confirmAction(`Retry from ${n.displayName || n.name}?`,
       "This node and every node after it run again; the others keep their results.", false))) return;
     try {
-      wf = await put(`${base(ns, name)}/retry`, { namespace: ns, name, restartSuccessful: true, nodeFieldSelector: `id=${id}` });
-      refresh();
+      const before = seen;
+      const out = await put(`${base(ns, name)}/retry`, { namespace: ns, name, restartSuccessful: true, nodeFieldSelector: `id=${id}` });
+      if (seen === before) { wf = out; refresh(); }
       toast(`retrying from ${n.displayName || n.name}`);
     } catch (err) {
       toast(`retry failed: ${err.message}`, "error");
@@ -165,7 +171,7 @@ export async function render(main, ctx) {
     const rows = (items, value) => (items || []).map((p) => `<tr><td>${esc(p.name)}</td><td class="mono">${esc(value(p))}</td></tr>`).join("");
     const ins = rows(n.inputs?.parameters, (p) => p.value ?? "") + rows(n.inputs?.artifacts, (a) => a.path || a.key || "");
     const outs = rows(outputs.parameters, (p) => p.value ?? "") + rows(outputs.artifacts, (a) => a.key || a.path || "")
-      + (outputs.result !== undefined ? `<tr><td>result</td><td class="mono">${esc(outputs.result)}</td></tr>` : "")
+      + (outputs.result !== undefined ? `<tr><td>result</td><td class="mono" data-output="result">${esc(outputs.result)}</td></tr>` : "")
       + (outputs.exitCode !== undefined ? `<tr><td>exit code</td><td class="mono">${esc(outputs.exitCode)}</td></tr>` : "");
     const done = DONE.has(wf.status?.phase);
     const buttons = [];
@@ -250,6 +256,7 @@ export async function render(main, ctx) {
         return;
       }
       if (!event.object?.metadata) return;
+      seen += 1;
       const before = wf.status?.nodes?.[selected]?.phase;
       wf = event.object;
       // The selected node runs again (a retry): its logs are read afresh on the next draw.
