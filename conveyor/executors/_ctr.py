@@ -26,7 +26,7 @@ from conveyor.executors._oci import Bind, container_path
 from conveyor.executors._pod import SCRIPT_PATH, PodTask
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
-__all__ = ["OWNER_LABEL", "TASK_LABEL", "WORKFLOW_LABEL", "ContainerTask", "check_key", "fresh_scratch",
+__all__ = ["OWNER_LABEL", "TASK_LABEL", "WORKFLOW_LABEL", "ContainerTask", "check_key", "fresh_scratch", "pid_alive",
            "owner_id", "stale", "terminate_all", "track"]
 
 OWNER_LABEL = "dev.conveyor.owner"  # pid@host of the process driving the task
@@ -38,7 +38,8 @@ def owner_id() -> str:
     return f"{os.getpid()}@{socket.gethostname()}"
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (any user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -55,7 +56,7 @@ def stale(items: Iterable[tuple[str, Mapping[str, str]]], me: str, host: str) ->
     for cid, labels in items:
         owner = labels.get(OWNER_LABEL, "")
         pid, _, where = owner.partition("@")
-        if owner == me or (where == host and pid.isdigit() and _alive(int(pid))):
+        if owner == me or (where == host and pid.isdigit() and pid_alive(int(pid))):
             continue  # ours, or another live conveyor process drives it
         out.append(cid)
     return out

@@ -30,6 +30,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+from conveyor.executors._ctr import pid_alive
+
 __all__ = ["RootPool", "Snapshot", "snapshot"]
 
 #: relative path -> (kind, permission bits, link target)
@@ -82,16 +84,6 @@ def empty(root: Path, skeleton: Snapshot) -> bool:
         return snapshot(root) == skeleton
     except OSError:
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class RootPool:
@@ -150,6 +142,6 @@ class RootPool:
     def _sweep_dead(self) -> None:
         for old in self.scratch_dir.glob(f"{_PREFIX}*"):
             pid = old.name.removeprefix(_PREFIX).split("-")[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
                 with contextlib.suppress(OSError):
                     shutil.rmtree(old)
