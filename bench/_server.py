@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["Server", "environment", "free_port", "pods_succeeded", "rss_kb"]
+__all__ = ["Server", "bench_path", "environment", "free_port", "pods_succeeded", "rss_kb"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = "default"
@@ -142,10 +142,16 @@ class Server:
         self._log.close()
 
 
-def environment(home: Path, executor: str = "process") -> dict[str, str]:
-    """The environment conveyor runs in: a fresh home, the chosen executor, and this
-    interpreter's folder first on PATH, so a script template's `python3` is the very
-    interpreter the baseline's process pool uses (not a version manager's shim)."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+def environment(home: Path, executor: str = "process", sandbox: str = "auto") -> dict[str, str]:
+    """The environment conveyor runs in: a fresh home, the chosen executor and sandbox
+    (CONVEYOR_SANDBOX), and this interpreter's folder first on PATH, so a script
+    template's `python3` is the very interpreter the baseline's process pool uses (not a
+    version manager's shim)."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "PIPELINE_"))}
-    return {**keep, "PATH": path, "CONVEYOR_HOME": str(home), "CONVEYOR_EXECUTOR": executor}
+    return {**keep, "PATH": bench_path(), "CONVEYOR_HOME": str(home), "CONVEYOR_EXECUTOR": executor,
+            "CONVEYOR_SANDBOX": sandbox}
+
+
+def bench_path() -> str:
+    """PATH for conveyor's tasks and the sandboxed floor: this interpreter's folder first."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])

@@ -187,6 +187,13 @@ class PodTask:
 
     async def _run_mains(self, mains: list[ContainerSpec]) -> TaskResult | None:
         """Run the main containers as their dependency graph allows; the first failure, if any."""
+        if len(mains) == 1 and not mains[0].dependencies and not self._stopping:
+            # the usual pod: one main container, awaited directly (no scheduling needed)
+            out = await self._run_one(mains[0])
+            if out.error:
+                return TaskResult("Error", message=out.error)
+            assert out.code is not None
+            return None if out.code == 0 else TaskResult("Failed", exit_code=out.code, message=exit_message(out.code))
         waiting = list(mains)
         ok: dict[str, bool] = {}
         blocked: set[str] = set()

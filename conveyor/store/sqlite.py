@@ -37,6 +37,12 @@ from conveyor.store.tokens import TokenStore
 
 __all__ = ["Store"]
 
+#: index one log file; adding the same (node, container) again replaces its path
+_ADD_LOG = (
+    "INSERT INTO logs (namespace, workflow, node_id, container, path) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (namespace, workflow, node_id, container) DO UPDATE SET path = excluded.path"
+)
+
 _WORKFLOWS = "workflows.argoproj.io"
 
 
@@ -199,16 +205,22 @@ class Store(TokenStore, ArchiveStore, SecretStore):
 
     # -- events ------------------------------------------------------------
 
-    def append_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]]) -> None:
-        """Append in one fsynced transaction; NotFound if the workflow does not exist."""
+    def append_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]],
+                      logs: Sequence[tuple[str, str, str]] = ()) -> None:
+        """Append in one fsynced transaction; NotFound if the workflow does not exist.
+
+        `logs` (node id, container, path) are indexed in the same transaction, as
+        `add_log` does: a task's logs become known together with its result."""
         bodies = [(namespace, name, dump(e, f"event for {namespace}/{name}")) for e in events]
-        if not bodies:
+        if not bodies and not logs:
             return
         try:
             with self._db.write(durable=True) as conn:
                 conn.executemany(
                     "INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies
                 )
+                if logs:
+                    conn.executemany(_ADD_LOG, [(namespace, name, n, c, str(p)) for n, c, p in logs])
         except sqlite3.IntegrityError:  # the foreign key: no such workflow
             raise _not_found(name) from None
 
@@ -267,13 +279,7 @@ class Store(TokenStore, ArchiveStore, SecretStore):
         """Index a log file; adding the same (node, container) again replaces its path."""
         try:
             with self._db.write(durable=False) as conn:
-                conn.execute(
-                    "INSERT INTO logs (namespace, workflow, node_id, container, path)"
-                    " VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (namespace, workflow, node_id, container)"
-                    " DO UPDATE SET path = excluded.path",
-                    (namespace, workflow, node_id, container, str(path)),
-                )
+                conn.execute(_ADD_LOG, (namespace, workflow, node_id, container, str(path)))
         except sqlite3.IntegrityError:
             raise _not_found(workflow) from None
 
