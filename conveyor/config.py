@@ -42,6 +42,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "most items one withItems/withParam/withSequence loop may expand to (literal ones are checked on submit)",
     ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
+    "CONVEYOR_WARM_PYTHON": (
+        "true",
+        "process executor: fork `python`/`python3` script tasks from a warm interpreter kept per task root "
+        "and workflow (each task still its own process) instead of starting a fresh one",
+    ),
     "CONVEYOR_SEMAPHORES": (
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
@@ -129,6 +134,7 @@ class Settings:
     max_nodes: int = 200_000
     max_loop_items: int = 100_000
     keep_scratch: bool = False
+    warm_python: bool = True
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
     image_entrypoints: Mapping[str, tuple[str, ...]] = field(
@@ -196,6 +202,7 @@ class Settings:
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
+            warm_python=_bool(env, "CONVEYOR_WARM_PYTHON"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
             # an explicit CONVEYOR_NAMESPACE wins; its default does not hide PIPELINE_NS

@@ -20,9 +20,11 @@ from conveyor.executors.base import ContainerSpec
 __all__ = [
     "image_name",
     "container_argv",
+    "find_executable",
     "missing_executable",
     "exit_code",
     "exit_message",
+    "PipeReader",
     "Running",
 ]
 
@@ -59,6 +61,16 @@ def container_argv(c: ContainerSpec, entrypoints: Mapping[str, tuple[str, ...]])
     return [*command, *c.args]
 
 
+def find_executable(argv0: str, path_env: str, visible: Callable[[str], Path]) -> str | None:
+    """The path (as the sandboxed process sees it) that a bare `argv0` runs from PATH, or None."""
+    for folder in path_env.split(os.pathsep):
+        if folder.startswith("/"):
+            place = visible(folder) / argv0
+            if place.is_file() and os.access(place, os.X_OK):
+                return os.path.join(folder, argv0)
+    return None
+
+
 def missing_executable(
     argv0: str, path_env: str, cwd: Path, visible: Callable[[str], Path]
 ) -> str | None:
@@ -70,11 +82,8 @@ def missing_executable(
         if place.is_dir() or not os.access(place, os.X_OK):
             return f'"{argv0}" is not executable'
         return None
-    for folder in path_env.split(os.pathsep):
-        if folder.startswith("/"):
-            place = visible(folder) / argv0
-            if place.is_file() and os.access(place, os.X_OK):
-                return None
+    if find_executable(argv0, path_env, visible) is not None:
+        return None
     return f'executable "{argv0}" not found on PATH'
 
 
@@ -98,7 +107,7 @@ def exit_message(code: int) -> str:
     return message
 
 
-class _PipeReader:
+class PipeReader:
     """One of a process's output pipes, read straight from the event loop's selector.
 
     Cheaper per process than asyncio's subprocess transports (a protocol, a stream
@@ -139,7 +148,7 @@ class Running:
     with the server's memory) and its exit is noticed through a pidfd on the event
     loop, so no thread waits for it; where pidfds are missing a worker thread waits."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], readers: list[_PipeReader], sink: LogSink,
+    def __init__(self, proc: subprocess.Popen[bytes], readers: list[PipeReader], sink: LogSink,
                  tail: ResultTail | None) -> None:
         self.pid = proc.pid
         self.tail = tail
@@ -188,7 +197,7 @@ class Running:
             raise
         os.close(out_w)
         os.close(err_w)
-        readers = [_PipeReader(loop, out_r, LineCopier(sink, tail)), _PipeReader(loop, err_r, LineCopier(sink))]
+        readers = [PipeReader(loop, out_r, LineCopier(sink, tail)), PipeReader(loop, err_r, LineCopier(sink))]
         return cls(proc, readers, sink, tail)
 
     def signal(self, sig: int) -> None:
