@@ -8,6 +8,7 @@ its CMD; with no command the entrypoint stands in from `Settings.image_entrypoin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +25,7 @@ __all__ = [
     "missing_executable",
     "exit_code",
     "exit_message",
+    "OutputPipes",
     "PipeReader",
     "Running",
 ]
@@ -141,6 +143,40 @@ class PipeReader:
         self.closed.set_result(None)
 
 
+class OutputPipes:
+    """A container's stdout and stderr pipes, and the log (and result tail) they feed."""
+
+    def __init__(self, log_path: Path, capture: bool) -> None:
+        self.sink = LogSink(log_path)
+        self.tail = ResultTail() if capture else None
+        self._fds: list[int] = []
+        try:
+            self.out_r, self.out_w = os.pipe2(os.O_CLOEXEC)
+            self._fds += [self.out_r, self.out_w]
+            self.err_r, self.err_w = os.pipe2(os.O_CLOEXEC)
+            self._fds += [self.err_r, self.err_w]
+        except BaseException:
+            self.abandon()
+            raise
+
+    def started(self, loop: asyncio.AbstractEventLoop) -> list[PipeReader]:
+        """The process holds the write ends now: close ours and read the other ends."""
+        for fd in (self.out_w, self.err_w):
+            os.close(fd)
+            self._fds.remove(fd)
+        self._fds = []  # the readers own the read ends from here on
+        return [PipeReader(loop, self.out_r, LineCopier(self.sink, self.tail)),
+                PipeReader(loop, self.err_r, LineCopier(self.sink))]
+
+    def abandon(self) -> None:
+        """Nothing started: close every end and the log."""
+        for fd in self._fds:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._fds = []
+        self.sink.close()
+
+
 class Running:
     """A started container process: its output pipes, its process group, its exit.
 
@@ -179,25 +215,15 @@ class Running:
         cls, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, capture: bool
     ) -> Running:
         """Start `argv` in a new session (its own process group); raises OSError."""
-        sink = LogSink(log_path)
-        tail = ResultTail() if capture else None
-        loop = asyncio.get_running_loop()
-        fds: list[int] = []
+        pipes = OutputPipes(log_path, capture)
         try:
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            fds += [out_r, out_w]
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            fds += [err_r, err_w]
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out_w, stderr=err_w, env=env,
-                                    cwd=cwd, start_new_session=True)
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pipes.out_w, stderr=pipes.err_w,
+                                    env=env, cwd=cwd, start_new_session=True)
         except BaseException:
-            for fd in fds:
-                os.close(fd)
-            sink.close()
+            pipes.abandon()
             raise
-        os.close(out_w)
-        os.close(err_w)
-        readers = [PipeReader(loop, out_r, LineCopier(sink, tail)), PipeReader(loop, err_r, LineCopier(sink))]
+        readers = pipes.started(asyncio.get_running_loop())
+        sink, tail = pipes.sink, pipes.tail
         return cls(proc, readers, sink, tail)
 
     def signal(self, sig: int) -> None:

@@ -31,8 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from conveyor.executors._container import PipeReader, exit_code
-from conveyor.executors._streams import LineCopier, LogSink, ResultTail
+from conveyor.executors._container import OutputPipes, PipeReader, exit_code
+from conveyor.executors._streams import LogSink, ResultTail
 
 __all__ = ["WarmPython", "Zygote", "interpreter"]
 
@@ -77,31 +77,26 @@ class Zygote:
 
     async def start(self, argv: list[str], env: dict[str, str], cwd: str, log_path: Path, capture: bool) -> WarmRunning:
         """Fork the task; raises OSError (also ConnectionError) when the interpreter cannot."""
-        sink = LogSink(log_path)
-        tail = ResultTail() if capture else None
-        fds: list[int] = []
+        pipes = OutputPipes(log_path, capture)
         try:
-            out_r, out_w = os.pipe2(os.O_CLOEXEC)
-            fds += [out_r, out_w]
-            err_r, err_w = os.pipe2(os.O_CLOEXEC)
-            fds += [err_r, err_w]
             request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
-            socket.send_fds(self._sock, [request], [out_w, err_w])
-            os.close(out_w)
-            os.close(err_w)
-            fds = [out_r, err_r]
+            socket.send_fds(self._sock, [request], [pipes.out_w, pipes.err_w])
+            readers = pipes.started(asyncio.get_running_loop())
+        except BaseException:
+            self.broken = True
+            pipes.abandon()
+            raise
+        try:
             reply = await self._recv()
             if "pid" not in reply:
                 raise OSError(f"the warm interpreter could not start the task: {reply.get('error')}")
         except BaseException:
             self.broken = True
-            for fd in fds:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-            sink.close()
+            for r in readers:
+                r.close()
+            pipes.sink.close()
             raise
-        loop = asyncio.get_running_loop()
-        readers = [PipeReader(loop, out_r, LineCopier(sink, tail)), PipeReader(loop, err_r, LineCopier(sink))]
+        sink, tail = pipes.sink, pipes.tail
         return WarmRunning(self, int(reply["pid"]), readers, sink, tail)
 
     def signal(self, sig: int) -> None:
