@@ -6,7 +6,9 @@ The README section "Walkthrough: the seed project end to end" marks the block th
 starts conveyor `<!-- walkthrough: up -->` (the test runs its command with `--port` on a
 free port, then takes the `export` lines it prints, as the reader pastes them) and the
 blocks it runs `<!-- walkthrough -->`. The reader's own registry line is the one thing
-the test supplies itself (its registry's address and login). Then it checks each step:
+the test supplies itself (its registry's address and login); and once the image is
+pushed, the test removes it from podman's store, so the pipeline's run must pull it with
+the workflow's pull secret. Then it checks each step:
 the image is in the registry, the pipeline Succeeded with the seed image's statistics
 and is the workflow examples/pipelines/pipeline.yaml describes (so the README's
 settings agree with it), the web UI lists it (Chromium), and the CronWorkflow is
@@ -141,6 +143,10 @@ def test_the_walkthrough_runs_as_the_readme_says(up: tuple[str, list[str], dict[
     with serve_registry(tmp_path / "registry", login=(USER, PASSWORD)) as registry:
         image = f"{registry}/seed/grid-stats:1"
         steps = [f"{block}\necho __walkthrough_step_{i}_done__" for i, block in enumerate(blocks)]
+        # The test's own step: once pushed, the image leaves this machine's store, as on a fresh
+        # node, so the pipeline must pull it with the workflow's pull secret.
+        pushed = next(i for i, block in enumerate(blocks) if "conveyor image push" in block)
+        steps[pushed] += f"\npodman rmi {image} >/dev/null"
         script = "\n".join(["set -euo pipefail", *exports,
                             f"export REGISTRY={registry} REGISTRY_USER={USER} REGISTRY_PASSWORD={PASSWORD}", *steps])
         try:
