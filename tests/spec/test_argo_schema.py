@@ -26,7 +26,7 @@ from conveyor.cli.main import cli
 from conveyor.client import ArgoClient, Target
 from conveyor.spec import InMemoryTemplates, validate
 from tests.argo_schema import schema_errors
-from tests.conftest import ROOT, STANDINS, start_server
+from tests.conftest import ROOT, STANDINS, shared_path, start_server
 
 EXAMPLES = ROOT / "examples"
 _TEMPLATE_KINDS = ("WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -154,3 +154,57 @@ def test_conveyor_export_prints_a_manifest_argo_and_conveyor_accept(key: str, st
     assert not any(k.startswith("conveyor.dev/") for k in meta.get("annotations") or {}), meta
     templates = InMemoryTemplates(d for d in DOCS.values() if d.get("kind") != "Workflow")
     validate(manifest, templates=templates, source=f"export of examples/{key}")
+
+
+# -- docs/argo-compatibility.md covers every field and endpoint, and tells the truth about the routes
+
+DOC = ROOT / "docs" / "argo-compatibility.md"
+_STATUSES = ("yes", "partly", "kept", "no")
+#: doc section -> the schema definitions whose every property it must have a row for
+_SECTIONS = {
+    "Workflow spec fields": ("WorkflowSpec",),
+    "Template fields": ("Template",),
+    "Steps and DAG tasks": ("WorkflowStep", "DAGTask"),
+    "Containers": ("UserContainer", "ScriptTemplate", "ContainerNode"),
+    "Cron workflows": ("CronWorkflowSpec",),
+}
+
+
+def _rows(section: str) -> list[tuple[list[str], str]]:
+    """(the backticked names of the first cell, the status cell) of every table row in `## section`."""
+    import re
+
+    text = DOC.read_text()
+    start = text.index(f"\n## {section}\n")
+    end = text.find("\n## ", start + 1)
+    rows = []
+    for line in text[start:end if end > 0 else None].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) >= 2:
+            rows.append((re.findall(r"`([^`]+)`", cells[0]), cells[1]))
+    return rows
+
+
+@pytest.mark.parametrize("section", list(_SECTIONS))
+def test_the_compatibility_page_has_a_row_for_every_field(section: str) -> None:
+    definitions = json.loads(shared_path("argo", "schema.json").read_text())["definitions"]
+    fields = {name for d in _SECTIONS[section]
+              for name in definitions[f"io.argoproj.workflow.v1alpha1.{d}"]["properties"]}
+    rows = _rows(section)
+    assert all(status in _STATUSES for _, status in rows), [r for r in rows if r[1] not in _STATUSES]
+    listed = {name for names, _ in rows for name in names}
+    assert sorted(fields - listed) == [], f"docs/argo-compatibility.md, {section}: fields with no row"
+
+
+def test_the_compatibility_page_lists_every_endpoint_as_the_server_serves_it() -> None:
+    from tests.api.test_swagger import api_routes
+
+    swagger = json.loads(shared_path("argo", "swagger.json").read_text())
+    endpoints = {f"{m.upper()} {p}" for p, ops in swagger["paths"].items() for m in ops
+                 if m in ("get", "post", "put", "delete", "patch")}
+    rows = {names[0]: status for names, status in _rows("API endpoints")}
+    assert sorted(endpoints - set(rows)) == [], "endpoints of Argo's swagger with no row"
+    assert sorted(set(rows) - endpoints) == [], "rows for endpoints Argo's swagger does not have"
+    served = {f"{m.upper()} {p}" for p, m in api_routes()}
+    wrong = {e: s for e, s in rows.items() if (s in ("yes", "partly")) != (e in served)}
+    assert wrong == {}, "rows whose status says otherwise than the routes conveyor serves"
