@@ -2,8 +2,8 @@
 
 It reads the object the way `get` does (the server, or the local store when
 there is none), takes away what conveyor and the run added
-(`conveyor.spec.export`) and prints the manifest alone on stdout, so
-`conveyor export NAME | argo submit -` moves a workflow to a cluster. What
+(`conveyor.spec.export`) and prints the manifest alone on stdout, for
+`argo submit FILE` or `kubectl create -f -` on a cluster. What
 the user should know first (the artifact repository its key-only artifacts
 will use there, templates it needs) goes to stderr.
 https://argo-workflows.readthedocs.io/en/latest/cli/argo_submit/
