@@ -3,19 +3,23 @@
 Images pushed to it (`conveyor image push 127.0.0.1:5000/NAME:TAG`) are what
 the podman and docker executors pull, over plain HTTP as they do for every
 loopback registry. Its data lives under CONVEYOR_HOME/registry, so images
-outlive the process. It is optional: when the tool is missing or the port is
-taken, `up` says so and runs without it.
+outlive the process; the process itself never outlives `up` (stopped after
+the server, and sent SIGTERM by Linux if `up` is killed). It is optional: when
+the tool is missing or the port is taken, `up` says so and runs without it.
 https://distribution.github.io/distribution/about/configuration/
 """
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -25,6 +29,7 @@ __all__ = ["LocalRegistry", "start_registry"]
 TOOL = "docker-registry"
 _START_S = 10
 _STOP_S = 10
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 @dataclass
@@ -42,6 +47,23 @@ class LocalRegistry:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+def _find_prctl() -> Any:
+    try:
+        return ctypes.CDLL(None).prctl
+    except (OSError, AttributeError):  # not Linux: Ctrl-C and SIGTERM still stop it
+        return None
+
+
+#: looked up in the parent: between fork and exec the child must not import or load anything
+_prctl = _find_prctl()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM when `up` dies, even by SIGKILL (no orphan)."""
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _port_problem(port: int) -> str | None:
@@ -79,8 +101,9 @@ def start_registry(root: Path, port: int) -> tuple[LocalRegistry | None, str]:
     log_path = root / "registry.log"
     with log_path.open("ab") as log:
         # its own session: Ctrl-C reaches `up` alone, which stops the registry after the server
+        # (`up` starts it before its event loop and threads, so a preexec_fn is safe there)
         proc = subprocess.Popen([TOOL, "serve", str(root / "config.yml")], stdin=subprocess.DEVNULL,
-                                stdout=log, stderr=log, start_new_session=True)
+                                stdout=log, stderr=log, start_new_session=True, preexec_fn=_die_with_parent)
     registry = LocalRegistry(host, root, proc)
     deadline = time.monotonic() + _START_S
     while not _answers(host):

@@ -194,6 +194,21 @@ def test_the_registry_starts_stops_and_says_why_it_cannot(tmp_path: Path) -> Non
     assert registry.proc.poll() is not None and not answers(registry.host)
 
 
+@pytest.mark.skipif(registry_problem() is not None, reason=str(registry_problem()))
+def test_the_registry_does_not_outlive_a_killed_up(tmp_path: Path) -> None:
+    """Even `kill -9` of the process that started it leaves no registry behind."""
+    port = free_port()
+    code = ("import os, signal, sys; from pathlib import Path; from conveyor.cli._local_registry import start_registry; "
+            f"r, said = start_registry(Path({str(tmp_path / 'registry')!r}), {port}); print(said, flush=True); "
+            "os.kill(os.getpid(), signal.SIGKILL)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGKILL and done.stdout.startswith("registry: "), done.stdout + done.stderr
+    deadline = time.monotonic() + 10
+    while answers(f"127.0.0.1:{port}"):
+        assert time.monotonic() < deadline, "the registry outlived the process that started it"
+        time.sleep(0.1)
+
+
 def test_no_registry_tool_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", path_without("docker-registry", tmp_path / "bin"))
     registry, said = start_registry(tmp_path / "registry", free_port())
