@@ -55,9 +55,9 @@ class Up:
 
 
 @contextlib.contextmanager
-def conveyor_up(home: Path, *args: str) -> Iterator[Up]:
+def conveyor_up(home: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[Up]:
     port = free_port()
-    env = {**os.environ, "CONVEYOR_HOME": str(home), "PATH": f"{os.environ['PATH']}:{STANDINS}"}
+    env = {**os.environ, "CONVEYOR_HOME": str(home), "PATH": f"{os.environ['PATH']}:{STANDINS}", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "conveyor", "up", *args, "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=(home.parent / "up.log").open("w"), text=True)
     lines: queue.Queue[str] = queue.Queue()
@@ -162,6 +162,54 @@ def test_up_runs_without_the_registry_when_its_port_is_taken_and_legacy_hera_run
             phases = wait_ended(up.url, up.exports["PIPELINE_TOKEN"])
             assert list(phases.values()) == ["Succeeded"] and done.stdout.split()[-1] in phases
             assert up.stop() == 0
+
+
+def _podman_problem() -> str | None:
+    import asyncio
+    import shutil
+
+    from conveyor.executors.podman import podman_problem
+
+    if shutil.which("podman") is None:
+        return "podman is not installed (apt-get install podman; scripts/containers.sh does it)"
+    if (problem := asyncio.run(podman_problem("podman"))) is not None:
+        return f"podman cannot run here ({problem}); run scripts/containers.sh"
+    if subprocess.run(["podman", "image", "exists", BUSYBOX]).returncode != 0:
+        return f"the stand-in image {BUSYBOX} is missing; run scripts/containers.sh"
+    return registry_problem()
+
+
+BUSYBOX = "docker.io/library/busybox:latest"  # a stand-in scripts/containers.sh tags in podman
+_NO_PODMAN = _podman_problem()
+
+
+@pytest.mark.skipif(_NO_PODMAN is not None, reason=str(_NO_PODMAN))
+def test_an_image_pushed_to_ups_registry_is_what_a_task_runs(tmp_path: Path) -> None:
+    """One podman task, pulled with imagePullPolicy Always from the registry `up` started."""
+    registry = f"127.0.0.1:{free_port()}"
+    ref = f"{registry}/conveyor-test/busybox:{os.getpid()}"
+    with conveyor_up(tmp_path / "home", "--registry-port", registry.rpartition(":")[2],
+                     env={"CONVEYOR_EXECUTOR": "podman"}) as up:
+        try:
+            subprocess.run(["podman", "tag", BUSYBOX, ref], check=True)
+            pushed = subprocess.run([sys.executable, "-m", "conveyor", "image", "push", ref, "-q"], cwd=ROOT,
+                                    capture_output=True, text=True, timeout=120)
+            assert pushed.returncode == 0 and pushed.stdout.strip() == ref, pushed.stderr
+        finally:
+            subprocess.run(["podman", "rmi", ref], capture_output=True)  # so the task must pull it
+        wf = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "pulled-"},
+              "spec": {"entrypoint": "main", "templates": [{"name": "main", "container": {
+                  "image": ref, "imagePullPolicy": "Always", "command": ["echo", "from the local registry"]}}]}}
+        created = httpx.post(up.url + "/api/v1/workflows/default", json={"workflow": wf})
+        assert created.status_code == 200, created.text
+        phases = wait_ended(up.url, up.exports["PIPELINE_TOKEN"], timeout_s=120)
+        name = created.json()["metadata"]["name"]
+        assert phases == {name: "Succeeded"}
+        node = next(n for n in httpx.get(f"{up.url}/api/v1/workflows/default/{name}").json()["status"]["nodes"].values()
+                    if n["type"] == "Pod")
+        assert node["outputs"]["result"] == "from the local registry"
+        assert up.stop() == 0
+    subprocess.run(["podman", "rmi", ref], capture_output=True)
 
 
 def test_the_printed_token_is_kept_while_it_lives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
