@@ -26,6 +26,8 @@ from conveyor.cli._local_registry import start_registry
 from conveyor.cli._up import TOKEN_FILE, local_token
 from conveyor.config import Settings
 from conveyor.store import Store
+from tests.cli.test_cli_image import SOURCE as BUSYBOX
+from tests.cli.test_cli_image import _skip as PODMAN_PROBLEM
 from tests.clients.test_legacy_hera import SCRIPT, hera4_python  # noqa: F401 (a fixture)
 from tests.conftest import ROOT, STANDINS, free_port, path_without
 from tests.registry import registry_problem
@@ -164,26 +166,9 @@ def test_up_runs_without_the_registry_when_its_port_is_taken_and_legacy_hera_run
             assert up.stop() == 0
 
 
-def _podman_problem() -> str | None:
-    import asyncio
-    import shutil
-
-    from conveyor.executors.podman import podman_problem
-
-    if shutil.which("podman") is None:
-        return "podman is not installed (apt-get install podman; scripts/containers.sh does it)"
-    if (problem := asyncio.run(podman_problem("podman"))) is not None:
-        return f"podman cannot run here ({problem}); run scripts/containers.sh"
-    if subprocess.run(["podman", "image", "exists", BUSYBOX]).returncode != 0:
-        return f"the stand-in image {BUSYBOX} is missing; run scripts/containers.sh"
-    return registry_problem()
 
 
-BUSYBOX = "docker.io/library/busybox:latest"  # a stand-in scripts/containers.sh tags in podman
-_NO_PODMAN = _podman_problem()
-
-
-@pytest.mark.skipif(_NO_PODMAN is not None, reason=str(_NO_PODMAN))
+@pytest.mark.skipif(PODMAN_PROBLEM is not None, reason=str(PODMAN_PROBLEM))
 def test_an_image_pushed_to_ups_registry_is_what_a_task_runs(tmp_path: Path) -> None:
     """One podman task, pulled with imagePullPolicy Always from the registry `up` started."""
     registry = f"127.0.0.1:{free_port()}"
