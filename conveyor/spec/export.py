@@ -30,11 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conveyor.errors import InvalidInput
+from conveyor.spec._lint import API_VERSION, KINDS
 
 __all__ = ["ArtifactRepositoryRef", "Exported", "exportable", "CONTROLLER_LABELS", "CONTROLLER_ANNOTATIONS"]
-
-API_VERSION = "argoproj.io/v1alpha1"
-KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 
 #: labels Argo's controller or server sets on what it stores; a user never writes them
 CONTROLLER_LABELS = frozenset({
