@@ -1,0 +1,415 @@
+"""`python -m bench.load`: many clients submit small workflows and watch them finish (issue 8).
+
+Each of `clients` concurrent clients (default 200) opens a watch stream on its own
+workflows (`/api/v1/workflow-events/{namespace}` with a label selector), submits its share
+of `workflows` (default 2,000) one after another, and waits until the watch has shown every
+one of them finished. A workflow is one `true` task, run by the server's executor.
+
+As a real client does, a create that gets no reply (connection error, timeout) is sent
+again, with the same client-chosen `metadata.name`: if the first one was accepted after
+all, the retry is answered 409 AlreadyExists, never a second workflow. A watch that breaks
+is opened again (it starts with every matching workflow as ADDED, so nothing is missed).
+Afterwards one list of the run's workflows must hold each expected name exactly once, with
+its labels, Succeeded.
+
+Every HTTP status is counted (no 5xx may appear), each create's latency is recorded
+(p50/p99 in the report), and the server's RSS is sampled all along and must stay under a
+stated bound. The report goes to bench/results/load.json.
+https://argo-workflows.readthedocs.io/en/latest/rest-api/
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from bench._report import machine, write_json
+from bench._server import DONE, NAMESPACE, ROOT, Server, cpu_s, environment, rss_kb
+from bench.shapes import small_workflow
+
+__all__ = ["RSS_BOUND_MB", "LoadResult", "run_load"]
+
+DEFAULT_OUT = Path(__file__).parent / "results" / "load.json"
+#: the server's resident set may never exceed this during a run (the idle server holds
+#: ~85 MB; 2,000 finished one-task workflows add far less than this margin)
+RSS_BOUND_MB = 600
+RUN_LABEL, CLIENT_LABEL = "load-run", "load-client"
+#: how long a client waits for a create's reply before it sends it again
+CREATE_TIMEOUT_S = 30.0
+CREATE_ATTEMPTS = 5
+RETRY_PAUSE_S = 0.25  # doubled on each further attempt
+RSS_EVERY_S = 0.2
+_WATCH_FIELDS = "result.type,result.object.metadata.name,result.object.status.phase"
+_MB = 1024  # KiB in a MiB
+
+
+@dataclass
+class LoadResult:
+    """What a run saw; `problems()` lists every broken promise (empty: all held)."""
+
+    clients: int
+    workflows: int
+    expected: set[str] = field(default_factory=set)
+    #: HTTP status of every reply (creates, watches, the final list), as text: "200", "409"
+    statuses: Counter[str] = field(default_factory=Counter)
+    #: requests that got no reply, by exception type
+    transport_errors: Counter[str] = field(default_factory=Counter)
+    create_ms: list[float] = field(default_factory=list)  # each create answered 200
+    create_retries: int = 0
+    #: 409 answers to a retry: the lost first attempt had been accepted
+    accepted_on_retry: int = 0
+    watch_reconnects: int = 0
+    accepted: set[str] = field(default_factory=set)
+    #: last phase each watch showed for its workflows
+    watched: dict[str, str] = field(default_factory=dict)
+    #: name -> (labels, phase) as the final list shows them; a name listed twice is in `listed_twice`
+    stored: dict[str, tuple[dict[str, str], str]] = field(default_factory=dict)
+    listed_twice: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # unexpected replies, each described
+    rss_samples_kb: list[int] = field(default_factory=list)
+    rss_start_kb: int = 0
+    rss_peak_kb: int = 0  # VmHWM: the peak over the server's life, sampled or not
+    rss_bound_mb: float = RSS_BOUND_MB
+    creates_s: float = 0.0  # from the first create sent to the last accepted
+    total_s: float = 0.0  # from the first create sent to the last workflow seen finished
+    #: CPU seconds over the run: the server's own, its reaped children's (the tasks), the clients'
+    server_cpu_s: float = 0.0
+    tasks_cpu_s: float = 0.0
+    clients_cpu_s: float = 0.0
+    run_id: str = ""
+    labels: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def problems(self) -> list[str]:
+        out = list(self.errors[:20])
+        if len(self.errors) > 20:
+            out.append(f"... and {len(self.errors) - 20} more unexpected replies")
+        five = {s: n for s, n in self.statuses.items() if s.startswith("5")}
+        if five:
+            out.append(f"5xx replies: {five}")
+        if missing := self.expected - self.accepted:
+            out.append(f"{len(missing)} workflows never accepted, e.g. {sorted(missing)[:5]}")
+        if unfinished := sorted(n for n in self.expected if self.watched.get(n) not in DONE):
+            out.append(f"{len(unfinished)} workflows not seen finished through the watch, e.g. {unfinished[:5]}")
+        if failed := sorted(n for n, p in self.watched.items() if p in DONE and p != "Succeeded"):
+            out.append(f"{len(failed)} workflows finished but did not succeed, e.g. {failed[:5]}")
+        stored = set(self.stored)
+        if lost := self.expected - stored:
+            out.append(f"{len(lost)} workflows missing from the server's list, e.g. {sorted(lost)[:5]}")
+        if extra := stored - self.expected:
+            out.append(f"{len(extra)} workflows the clients never asked for, e.g. {sorted(extra)[:5]}")
+        if self.listed_twice:
+            out.append(f"{len(self.listed_twice)} names listed more than once, e.g. {self.listed_twice[:5]}")
+        wrong = sorted(n for n, (labels, _) in self.stored.items()
+                       if n in self.labels and any(labels.get(k) != v for k, v in self.labels[n].items()))
+        if wrong:
+            out.append(f"{len(wrong)} stored workflows lack their labels, e.g. {wrong[:5]}")
+        if not_ok := sorted(n for n, (_, phase) in self.stored.items() if phase != "Succeeded"):
+            out.append(f"{len(not_ok)} stored workflows are not Succeeded, e.g. {not_ok[:5]}")
+        if self.rss_peak_kb / _MB > self.rss_bound_mb:
+            out.append(f"server peak RSS {self.rss_peak_kb / _MB:.0f} MB is over the bound of {self.rss_bound_mb:.0f} MB")
+        return out
+
+    def report(self) -> dict[str, Any]:
+        lat = sorted(self.create_ms)
+        pct = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) > 1 else lat * 99
+        return {
+            "clients": self.clients,
+            "workflows": self.workflows,
+            "create_latency_ms": {"p50": round(pct[49], 1), "p99": round(pct[98], 1), "max": round(max(lat), 1),
+                                  "samples": len(lat)} if lat else None,
+            "creates_s": round(self.creates_s, 2),
+            "total_s": round(self.total_s, 2),
+            "accepted_per_s": round(len(self.accepted) / self.creates_s, 1) if self.creates_s else None,
+            "finished_per_s": round(len(self.expected) / self.total_s, 1) if self.total_s else None,
+            "server_rss_mb": {"start": round(self.rss_start_kb / _MB, 1),
+                              "peak": round(self.rss_peak_kb / _MB, 1),
+                              "end": round(self.rss_samples_kb[-1] / _MB, 1) if self.rss_samples_kb else None,
+                              "bound": self.rss_bound_mb, "samples": len(self.rss_samples_kb)},
+            "cpu_s": {"server": round(self.server_cpu_s, 1), "tasks": round(self.tasks_cpu_s, 1),
+                      "clients": round(self.clients_cpu_s, 1),
+                      "server_ms_per_workflow": round(1000 * self.server_cpu_s / self.workflows, 1)},
+            "statuses": dict(sorted(self.statuses.items())),
+            "transport_errors": dict(self.transport_errors),
+            "create_retries": self.create_retries,
+            "accepted_on_retry": self.accepted_on_retry,
+            "watch_reconnects": self.watch_reconnects,
+            "accepted": len(self.accepted),
+            "seen_succeeded": sum(1 for p in self.watched.values() if p == "Succeeded"),
+            "stored": len(self.stored),
+            "problems": self.problems(),
+        }
+
+
+def _shares(clients: int, workflows: int) -> list[int]:
+    """`workflows` split over `clients` as evenly as it goes."""
+    each, more = divmod(workflows, clients)
+    return [each + (1 if i < more else 0) for i in range(clients)]
+
+
+class _Client:
+    """One client: its own connections, a watch on its own workflows, its creates in turn."""
+
+    def __init__(self, load: LoadResult, url: str, headers: dict[str, str], index: int, names: list[str],
+                 transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.load, self.index, self.names = load, index, names
+        # No read timeout: a watch may rightly wait long for its next event.
+        self.http = httpx.AsyncClient(base_url=url, headers=headers, transport=transport,
+                                      timeout=httpx.Timeout(CREATE_TIMEOUT_S, read=None))
+        self.selector = f"{RUN_LABEL}={load.run_id},{CLIENT_LABEL}=c{index}"
+        self.left = set(names)
+        self.all_done = asyncio.Event()
+        if not names:
+            self.all_done.set()
+
+    async def run(self, t0: float) -> None:
+        watch = asyncio.create_task(self._watch())
+        try:
+            for name in self.names:
+                await self._create(name, t0)
+            await self.all_done.wait()
+        finally:
+            watch.cancel()
+            await asyncio.gather(watch, return_exceptions=True)
+            await self.http.aclose()
+
+    def _manifest(self, name: str) -> dict[str, Any]:
+        wf = small_workflow(suspend=False)
+        wf["metadata"] = {"name": name, "labels": self.load.labels[name]}
+        return wf
+
+    async def _create(self, name: str, t0: float) -> None:
+        load, body = self.load, {"workflow": self._manifest(name)}
+        for attempt in range(CREATE_ATTEMPTS):
+            if attempt:
+                load.create_retries += 1
+                await asyncio.sleep(min(RETRY_PAUSE_S * 2**attempt, 5.0))
+            start = time.perf_counter()
+            try:
+                reply = await self.http.post(f"/api/v1/workflows/{NAMESPACE}", json=body,
+                                             timeout=CREATE_TIMEOUT_S)
+            except httpx.TransportError as exc:  # no reply: it may or may not have been accepted
+                load.transport_errors[type(exc).__name__] += 1
+                continue
+            load.statuses[str(reply.status_code)] += 1
+            if reply.status_code == 200:
+                load.create_ms.append((time.perf_counter() - start) * 1000)
+                load.accepted.add(name)
+                load.creates_s = max(load.creates_s, time.perf_counter() - t0)
+                return
+            if reply.status_code == 409 and attempt:  # the lost attempt was accepted
+                load.accepted_on_retry += 1
+                load.accepted.add(name)
+                return
+            load.errors.append(f"POST {name} (attempt {attempt + 1}) answered {reply.status_code}: {reply.text[:300]}")
+            if reply.status_code < 500 and reply.status_code != 429:
+                return  # a client error will not change on a retry
+        load.errors.append(f"POST {name}: no acceptance after {CREATE_ATTEMPTS} attempts")
+        self._give_up(name)
+
+    def _give_up(self, name: str) -> None:
+        self.left.discard(name)
+        if not self.left:
+            self.all_done.set()
+
+    async def _watch(self) -> None:
+        load = self.load
+        params = {"listOptions.labelSelector": self.selector, "fields": _WATCH_FIELDS}
+        first = True
+        while self.left:
+            if not first:
+                load.watch_reconnects += 1
+                await asyncio.sleep(0.5)
+            first = False
+            try:
+                async with self.http.stream("GET", f"/api/v1/workflow-events/{NAMESPACE}", params=params) as reply:
+                    load.statuses[str(reply.status_code)] += 1
+                    if reply.status_code != 200:
+                        load.errors.append(f"watch c{self.index} answered {reply.status_code}: {(await reply.aread())[:300]!r}")
+                        continue
+                    async for line in reply.aiter_lines():
+                        if line.strip():
+                            self._event(json.loads(line))
+                        if not self.left:
+                            return
+            except httpx.TransportError as exc:
+                load.transport_errors[f"watch {type(exc).__name__}"] += 1
+
+    def _event(self, message: dict[str, Any]) -> None:
+        if "error" in message:
+            self.load.errors.append(f"watch c{self.index} sent an error: {message['error']}")
+            return
+        obj = (message.get("result") or {}).get("object") or {}
+        name = (obj.get("metadata") or {}).get("name", "")
+        phase = (obj.get("status") or {}).get("phase") or "Pending"
+        if name not in self.names:
+            self.load.errors.append(f"watch c{self.index} ({self.selector}) showed {name!r}, not one of its own")
+            return
+        self.load.watched[name] = phase
+        if phase in DONE and name in self.left:
+            self.left.discard(name)
+            if not self.left:
+                self.all_done.set()
+
+
+async def _sample_rss(load: LoadResult, pid: int, stop: asyncio.Event) -> None:
+    while not stop.is_set():
+        try:
+            load.rss_samples_kb.append(rss_kb(pid, "VmRSS"))
+        except (OSError, RuntimeError):  # the server is gone; the run will say why
+            return
+        await asyncio.sleep(RSS_EVERY_S)
+
+
+async def _list_run(load: LoadResult, url: str, headers: dict[str, str]) -> None:
+    """The server's view at the end: every workflow of this run, with labels and phase."""
+    params = {"listOptions.labelSelector": f"{RUN_LABEL}={load.run_id}",
+              "fields": "items.metadata.name,items.metadata.labels,items.status.phase,metadata.continue"}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
+        reply = await http.get(f"/api/v1/workflows/{NAMESPACE}", params=params)
+    load.statuses[str(reply.status_code)] += 1
+    if reply.status_code != 200:
+        load.errors.append(f"the final list answered {reply.status_code}: {reply.text[:300]}")
+        return
+    for wf in reply.json().get("items") or []:
+        name = wf["metadata"]["name"]
+        if name in load.stored:
+            load.listed_twice.append(name)
+        load.stored[name] = (wf["metadata"].get("labels") or {}, (wf.get("status") or {}).get("phase") or "")
+
+
+async def drive(load: LoadResult, url: str, pid: int, headers: dict[str, str], timeout_s: float) -> None:
+    """Run the clients against the server at `url` (process `pid`), filling in `load`."""
+    shares = _shares(load.clients, load.workflows)
+    clients: list[_Client] = []
+    for i, share in enumerate(shares):
+        names = [f"load-{load.run_id}-c{i}-w{j}" for j in range(share)]
+        for name in names:
+            load.labels[name] = {RUN_LABEL: load.run_id, CLIENT_LABEL: f"c{i}"}
+        load.expected.update(names)
+        clients.append(_Client(load, url, headers, i, names))
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(_sample_rss(load, pid, stop))
+    cpu0, (server0, tasks0) = time.process_time(), cpu_s(pid)
+    t0 = time.perf_counter()
+    runs = [asyncio.create_task(c.run(t0)) for c in clients]
+    try:
+        done, pending = await asyncio.wait(runs, timeout=timeout_s)
+        load.total_s = time.perf_counter() - t0
+        load.clients_cpu_s = time.process_time() - cpu0
+        server1, tasks1 = cpu_s(pid)
+        load.server_cpu_s, load.tasks_cpu_s = server1 - server0, tasks1 - tasks0
+        if pending:
+            load.errors.append(f"{len(pending)} clients still waiting after {timeout_s:.0f} s")
+        for task in done:
+            if task.exception() is not None:
+                load.errors.append(f"a client failed: {task.exception()!r}")
+    finally:
+        for task in runs:
+            task.cancel()
+        await asyncio.gather(*runs, return_exceptions=True)
+        stop.set()
+        await sampler
+    await _list_run(load, url, headers)
+
+
+def _token(env: dict[str, str]) -> str:
+    done = subprocess.run([sys.executable, "-m", "conveyor", "token", "create", "--namespace", NAMESPACE,
+                           "--role", "write", "--name", "load"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def run_load(clients: int, workflows: int, scratch: Path, *, timeout_s: float = 900,
+             rss_bound_mb: float = RSS_BOUND_MB, auth: bool = True) -> LoadResult:
+    """Start a fresh `conveyor server` under `scratch`, drive the load through it, stop it.
+
+    With `auth` the server runs with `--auth-mode client` and every request carries a
+    write token, as on a shared server."""
+    if clients < 1 or workflows < 1:
+        raise ValueError(f"clients={clients} and workflows={workflows} must both be at least 1")
+    env = environment(scratch / "home")
+    headers: dict[str, str] = {}
+    if auth:
+        headers["Authorization"] = f"Bearer {_token(env)}"
+    load = LoadResult(clients, workflows, rss_bound_mb=rss_bound_mb, run_id=os.urandom(3).hex())
+    with Server(env, scratch / "server.log", args=("--auth-mode", "client") if auth else ()) as server:
+        load.rss_start_kb = server.rss_at_start_kb
+        try:
+            asyncio.run(drive(load, server.url, server.proc.pid, headers, timeout_s))
+        finally:
+            load.rss_peak_kb = server.peak_rss_kb() if server.proc.poll() is None else max(load.rss_samples_kb, default=0)
+        if server.proc.poll() is not None:
+            load.errors.append(f"the server exited ({server.proc.returncode}): {server.log_tail()}")
+    return load
+
+
+def _table(report: dict[str, Any]) -> Table:
+    table = Table(title=f"load: {report['clients']} clients, {report['workflows']:,} workflows")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    lat, rss, cpu = report["create_latency_ms"] or {}, report["server_rss_mb"], report["cpu_s"]
+    rows = [
+        ("create latency p50 / p99 / max", f"{lat.get('p50')} / {lat.get('p99')} / {lat.get('max')} ms"),
+        ("all accepted / all finished", f"{report['creates_s']} s / {report['total_s']} s"),
+        ("accepted / finished per second", f"{report['accepted_per_s']} / {report['finished_per_s']}"),
+        ("server RSS start / peak / end (bound)", f"{rss['start']} / {rss['peak']} / {rss['end']} MB ({rss['bound']} MB)"),
+        ("CPU: server / tasks / clients", f"{cpu['server']} / {cpu['tasks']} / {cpu['clients']} s "
+                                          f"({cpu['server_ms_per_workflow']} ms of server a workflow)"),
+        ("HTTP statuses", ", ".join(f"{k}: {v:,}" for k, v in report["statuses"].items())),
+        ("no reply (retried)", ", ".join(f"{k}: {v}" for k, v in report["transport_errors"].items()) or "none"),
+        ("create retries / 409 after a retry", f"{report['create_retries']} / {report['accepted_on_retry']}"),
+        ("watch reconnects", str(report["watch_reconnects"])),
+        ("accepted / seen Succeeded / stored", f"{report['accepted']:,} / {report['seen_succeeded']:,} / {report['stored']:,}"),
+    ]
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n\n")[0])
+    p.add_argument("--clients", type=int, default=200, help="concurrent clients, each with a watch open (default 200)")
+    p.add_argument("--workflows", type=int, default=2000, help="workflows in all, shared among the clients (default 2000)")
+    p.add_argument("--timeout-s", type=float, default=900, help="give up on clients still waiting after this long (default 900)")
+    p.add_argument("--rss-bound-mb", type=float, default=RSS_BOUND_MB,
+                   help=f"fail if the server's RSS ever exceeds this (default {RSS_BOUND_MB})")
+    p.add_argument("--no-auth", action="store_true", help="run the server with --auth-mode server (no tokens)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes (default bench/results/load.json)")
+    a = p.parse_args(argv)
+    if a.clients < 1 or a.workflows < 1:
+        p.error("--clients and --workflows must both be at least 1")
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    started, about = datetime.now(UTC), machine("")
+    with tempfile.TemporaryDirectory(prefix="conveyor-load-", ignore_cleanup_errors=True) as tmp:
+        console.print(f"[dim]{a.clients} clients, {a.workflows:,} workflows ...[/dim]")
+        load = run_load(a.clients, a.workflows, Path(tmp), timeout_s=a.timeout_s,
+                        rss_bound_mb=a.rss_bound_mb, auth=not a.no_auth)
+    report = load.report()
+    about["load_average_at_end"] = os.getloadavg()
+    console.print(_table(report))
+    for problem in report["problems"]:
+        console.print(f"[red]problem[/red] {problem}")
+    write_json(a.out, {"started_at": started.isoformat(timespec="seconds"), "machine": about,
+                       "auth_mode": "server" if a.no_auth else "client", **report})
+    console.print(f"wrote {a.out}")
+    return 1 if report["problems"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
