@@ -46,13 +46,13 @@ from bench.shapes import small_workflow
 __all__ = ["RSS_BOUND_MB", "LoadResult", "run_load"]
 
 DEFAULT_OUT = Path(__file__).parent / "results" / "load.json"
-#: the server's resident set may never exceed this during a run (the idle server holds
-#: ~85 MB; 2,000 finished one-task workflows add far less than this margin)
-RSS_BOUND_MB = 600
+#: the server's resident set may never exceed this during a run: the idle server holds
+#: ~85 MB, and it peaked at 140 MB with 2,000 workflows and 184 MB with 6,000 (bench/RESULTS.md)
+RSS_BOUND_MB = 400
 RUN_LABEL, CLIENT_LABEL = "load-run", "load-client"
 #: how long a client waits for a create's reply before it sends it again
 CREATE_TIMEOUT_S = 30.0
-CREATE_ATTEMPTS = 5
+CREATE_ATTEMPTS = 20
 RETRY_PAUSE_S = 0.25  # doubled on each further attempt
 RSS_EVERY_S = 0.2
 _WATCH_FIELDS = "result.type,result.object.metadata.name,result.object.status.phase"
@@ -86,6 +86,9 @@ class LoadResult:
     rss_start_kb: int = 0
     rss_peak_kb: int = 0  # VmHWM: the peak over the server's life, sampled or not
     rss_bound_mb: float = RSS_BOUND_MB
+    create_timeout_s: float = CREATE_TIMEOUT_S
+    #: names whose first create's reply the driver throws away (see _LosingTransport)
+    lost_replies: set[str] = field(default_factory=set)
     creates_s: float = 0.0  # from the first create sent to the last accepted
     total_s: float = 0.0  # from the first create sent to the last workflow seen finished
     #: CPU seconds over the run: the server's own, its reaped children's (the tasks), the clients'
@@ -121,9 +124,19 @@ class LoadResult:
             out.append(f"{len(wrong)} stored workflows lack their labels, e.g. {wrong[:5]}")
         if not_ok := sorted(n for n, (_, phase) in self.stored.items() if phase != "Succeeded"):
             out.append(f"{len(not_ok)} stored workflows are not Succeeded, e.g. {not_ok[:5]}")
+        if self.accepted_on_retry < len(self.lost_replies):
+            out.append(f"{len(self.lost_replies)} replies were lost on purpose but only "
+                       f"{self.accepted_on_retry} retries were answered 409")
         if self.rss_peak_kb / _MB > self.rss_bound_mb:
             out.append(f"server peak RSS {self.rss_peak_kb / _MB:.0f} MB is over the bound of {self.rss_bound_mb:.0f} MB")
         return out
+
+    def _rss_timeline(self) -> list[float]:
+        """The highest RSS sample (MB) in each tenth of the run: flat once warm if bounded."""
+        k = self.rss_samples_kb
+        if len(k) < 10:
+            return []
+        return [round(max(k[i * len(k) // 10:(i + 1) * len(k) // 10]) / _MB, 1) for i in range(10)]
 
     def report(self) -> dict[str, Any]:
         lat = sorted(self.create_ms)
@@ -140,7 +153,8 @@ class LoadResult:
             "server_rss_mb": {"start": round(self.rss_start_kb / _MB, 1),
                               "peak": round(self.rss_peak_kb / _MB, 1),
                               "end": round(self.rss_samples_kb[-1] / _MB, 1) if self.rss_samples_kb else None,
-                              "bound": self.rss_bound_mb, "samples": len(self.rss_samples_kb)},
+                              "bound": self.rss_bound_mb, "samples": len(self.rss_samples_kb),
+                              "by_tenth_of_the_run": self._rss_timeline()},
             "cpu_s": {"server": round(self.server_cpu_s, 1), "tasks": round(self.tasks_cpu_s, 1),
                       "clients": round(self.clients_cpu_s, 1),
                       "server_ms_per_workflow": round(1000 * self.server_cpu_s / self.workflows, 1)},
@@ -148,6 +162,7 @@ class LoadResult:
             "transport_errors": dict(self.transport_errors),
             "create_retries": self.create_retries,
             "accepted_on_retry": self.accepted_on_retry,
+            "replies_lost_on_purpose": len(self.lost_replies),
             "watch_reconnects": self.watch_reconnects,
             "accepted": len(self.accepted),
             "seen_succeeded": sum(1 for p in self.watched.values() if p == "Succeeded"),
@@ -170,7 +185,7 @@ class _Client:
         self.load, self.index, self.names = load, index, names
         # No read timeout: a watch may rightly wait long for its next event.
         self.http = httpx.AsyncClient(base_url=url, headers=headers, transport=transport,
-                                      timeout=httpx.Timeout(CREATE_TIMEOUT_S, read=None))
+                                      timeout=httpx.Timeout(load.create_timeout_s, read=None))
         self.selector = f"{RUN_LABEL}={load.run_id},{CLIENT_LABEL}=c{index}"
         self.left = set(names)
         self.all_done = asyncio.Event()
@@ -202,7 +217,7 @@ class _Client:
             start = time.perf_counter()
             try:
                 reply = await self.http.post(f"/api/v1/workflows/{NAMESPACE}", json=body,
-                                             timeout=CREATE_TIMEOUT_S)
+                                             timeout=load.create_timeout_s)
             except httpx.TransportError as exc:  # no reply: it may or may not have been accepted
                 load.transport_errors[type(exc).__name__] += 1
                 continue
@@ -215,6 +230,7 @@ class _Client:
             if reply.status_code == 409 and attempt:  # the lost attempt was accepted
                 load.accepted_on_retry += 1
                 load.accepted.add(name)
+                load.creates_s = max(load.creates_s, time.perf_counter() - t0)
                 return
             load.errors.append(f"POST {name} (attempt {attempt + 1}) answered {reply.status_code}: {reply.text[:300]}")
             if reply.status_code < 500 and reply.status_code != 429:
@@ -267,6 +283,29 @@ class _Client:
                 self.all_done.set()
 
 
+class _LosingTransport(httpx.AsyncBaseTransport):
+    """Sends every request on, but throws away the reply to the first POST of each name in
+    `lose`, once the server has answered it: a reply lost on its way back, which is what
+    the client's retry and the server's 409 for a taken name must absorb."""
+
+    def __init__(self, lose: set[str]) -> None:
+        self.inner, self.lose = httpx.AsyncHTTPTransport(), set(lose)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and self.lose:
+            name = json.loads(request.content)["workflow"]["metadata"]["name"]
+            if name in self.lose:
+                self.lose.discard(name)
+                await response.aread()
+                await response.aclose()
+                raise httpx.ReadError("reply thrown away by the load driver", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def _sample_rss(load: LoadResult, pid: int, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
@@ -293,16 +332,21 @@ async def _list_run(load: LoadResult, url: str, headers: dict[str, str]) -> None
         load.stored[name] = (wf["metadata"].get("labels") or {}, (wf.get("status") or {}).get("phase") or "")
 
 
-async def drive(load: LoadResult, url: str, pid: int, headers: dict[str, str], timeout_s: float) -> None:
-    """Run the clients against the server at `url` (process `pid`), filling in `load`."""
+async def drive(load: LoadResult, url: str, pid: int, headers: dict[str, str], timeout_s: float,
+                lose_every: int = 0) -> None:
+    """Run the clients against the server at `url` (process `pid`), filling in `load`; with
+    `lose_every` N, the reply to the first create of every Nth workflow is thrown away."""
     shares = _shares(load.clients, load.workflows)
     clients: list[_Client] = []
     for i, share in enumerate(shares):
         names = [f"load-{load.run_id}-c{i}-w{j}" for j in range(share)]
         for name in names:
             load.labels[name] = {RUN_LABEL: load.run_id, CLIENT_LABEL: f"c{i}"}
-        load.expected.update(names)
-        clients.append(_Client(load, url, headers, i, names))
+            if lose_every and (len(load.expected) + 1) % lose_every == 0:
+                load.lost_replies.add(name)
+            load.expected.add(name)
+        lose = load.lost_replies.intersection(names)
+        clients.append(_Client(load, url, headers, i, names, transport=_LosingTransport(lose) if lose else None))
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_rss(load, pid, stop))
     cpu0, (server0, tasks0) = time.process_time(), cpu_s(pid)
@@ -336,22 +380,24 @@ def _token(env: dict[str, str]) -> str:
 
 
 def run_load(clients: int, workflows: int, scratch: Path, *, timeout_s: float = 900,
-             rss_bound_mb: float = RSS_BOUND_MB, auth: bool = True) -> LoadResult:
+             rss_bound_mb: float = RSS_BOUND_MB, create_timeout_s: float = CREATE_TIMEOUT_S,
+             lose_every: int = 0, auth: bool = True) -> LoadResult:
     """Start a fresh `conveyor server` under `scratch`, drive the load through it, stop it.
 
     With `auth` the server runs with `--auth-mode client` and every request carries a
-    write token, as on a shared server."""
+    write token, as on a shared server. `lose_every`: see `drive`."""
     if clients < 1 or workflows < 1:
         raise ValueError(f"clients={clients} and workflows={workflows} must both be at least 1")
     env = environment(scratch / "home")
     headers: dict[str, str] = {}
     if auth:
         headers["Authorization"] = f"Bearer {_token(env)}"
-    load = LoadResult(clients, workflows, rss_bound_mb=rss_bound_mb, run_id=os.urandom(3).hex())
+    load = LoadResult(clients, workflows, rss_bound_mb=rss_bound_mb, create_timeout_s=create_timeout_s,
+                      run_id=os.urandom(3).hex())
     with Server(env, scratch / "server.log", args=("--auth-mode", "client") if auth else ()) as server:
         load.rss_start_kb = server.rss_at_start_kb
         try:
-            asyncio.run(drive(load, server.url, server.proc.pid, headers, timeout_s))
+            asyncio.run(drive(load, server.url, server.proc.pid, headers, timeout_s, lose_every))
         finally:
             load.rss_peak_kb = server.peak_rss_kb() if server.proc.poll() is None else max(load.rss_samples_kb, default=0)
         if server.proc.poll() is not None:
@@ -373,7 +419,8 @@ def _table(report: dict[str, Any]) -> Table:
                                           f"({cpu['server_ms_per_workflow']} ms of server a workflow)"),
         ("HTTP statuses", ", ".join(f"{k}: {v:,}" for k, v in report["statuses"].items())),
         ("no reply (retried)", ", ".join(f"{k}: {v}" for k, v in report["transport_errors"].items()) or "none"),
-        ("create retries / 409 after a retry", f"{report['create_retries']} / {report['accepted_on_retry']}"),
+        ("create retries / 409 after a retry / replies lost on purpose",
+         f"{report['create_retries']} / {report['accepted_on_retry']} / {report['replies_lost_on_purpose']}"),
         ("watch reconnects", str(report["watch_reconnects"])),
         ("accepted / seen Succeeded / stored", f"{report['accepted']:,} / {report['seen_succeeded']:,} / {report['stored']:,}"),
     ]
@@ -389,17 +436,25 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout-s", type=float, default=900, help="give up on clients still waiting after this long (default 900)")
     p.add_argument("--rss-bound-mb", type=float, default=RSS_BOUND_MB,
                    help=f"fail if the server's RSS ever exceeds this (default {RSS_BOUND_MB})")
+    p.add_argument("--create-timeout-s", type=float, default=CREATE_TIMEOUT_S,
+                   help=f"send a create again when it has no reply after this long (default {CREATE_TIMEOUT_S:.0f})")
+    p.add_argument("--lose-every", type=int, default=0, metavar="N",
+                   help="throw away the reply to the first create of every Nth workflow, to exercise "
+                        "the retries (default 0: none)")
     p.add_argument("--no-auth", action="store_true", help="run the server with --auth-mode server (no tokens)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes (default bench/results/load.json)")
     a = p.parse_args(argv)
     if a.clients < 1 or a.workflows < 1:
         p.error("--clients and --workflows must both be at least 1")
+    if a.lose_every < 0:
+        p.error("--lose-every must be 0 (lose no reply) or a positive count")
     console = Console() if sys.stdout.isatty() else Console(width=160)
     started, about = datetime.now(UTC), machine("")
     with tempfile.TemporaryDirectory(prefix="conveyor-load-", ignore_cleanup_errors=True) as tmp:
         console.print(f"[dim]{a.clients} clients, {a.workflows:,} workflows ...[/dim]")
         load = run_load(a.clients, a.workflows, Path(tmp), timeout_s=a.timeout_s,
-                        rss_bound_mb=a.rss_bound_mb, auth=not a.no_auth)
+                        rss_bound_mb=a.rss_bound_mb, create_timeout_s=a.create_timeout_s,
+                        lose_every=a.lose_every, auth=not a.no_auth)
     report = load.report()
     about["load_average_at_end"] = os.getloadavg()
     console.print(_table(report))
