@@ -2,7 +2,8 @@
 
 `LoadResult.problems()` names every promise broken: a workflow not accepted exactly once,
 not seen finished through its watch, missing from, doubled in or wrong in the server's
-list, a 5xx, a lost reply whose retry was not answered 409, RSS over the bound.
+list, a 5xx, a lost reply whose retry was not answered 409, a cut watch not opened again,
+RSS over the bound.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class LoadResult:
     create_timeout_s: float = CREATE_TIMEOUT_S
     #: names whose first create's reply the driver throws away (see _LosingTransport)
     lost_replies: set[str] = field(default_factory=set)
+    #: watch streams the driver cut on purpose (one per client at most)
+    cut_watches: int = 0
     creates_s: float = 0.0  # from the first create sent to the last accepted
     total_s: float = 0.0  # from the first create sent to the last workflow seen finished
     #: CPU seconds over the run: the server's own, its reaped children's (the tasks), the clients'
@@ -94,6 +97,9 @@ class LoadResult:
         if self.accepted_on_retry < len(self.lost_replies):
             out.append(f"{len(self.lost_replies)} replies were lost on purpose but only "
                        f"{self.accepted_on_retry} retries were answered 409")
+        if self.watch_reconnects < self.cut_watches:
+            out.append(f"{self.cut_watches} watch streams were cut on purpose but only "
+                       f"{self.watch_reconnects} were opened again")
         if self.rss_peak_kb / _MB > self.rss_bound_mb:
             out.append(f"server peak RSS {self.rss_peak_kb / _MB:.0f} MB is over the bound of {self.rss_bound_mb:.0f} MB")
         return out
@@ -130,6 +136,7 @@ class LoadResult:
             "create_retries": self.create_retries,
             "accepted_on_retry": self.accepted_on_retry,
             "replies_lost_on_purpose": len(self.lost_replies),
+            "watches_cut_on_purpose": self.cut_watches,
             "watch_reconnects": self.watch_reconnects,
             "accepted": len(self.accepted),
             "seen_succeeded": sum(1 for p in self.watched.values() if p == "Succeeded"),
@@ -154,7 +161,7 @@ def table(report: dict[str, Any]) -> Table:
         ("no reply (retried)", ", ".join(f"{k}: {v}" for k, v in report["transport_errors"].items()) or "none"),
         ("create retries / 409 after a retry / replies lost on purpose",
          f"{report['create_retries']} / {report['accepted_on_retry']} / {report['replies_lost_on_purpose']}"),
-        ("watch reconnects", str(report["watch_reconnects"])),
+        ("watch reconnects / streams cut on purpose", f"{report['watch_reconnects']} / {report['watches_cut_on_purpose']}"),
         ("accepted / seen Succeeded / stored", f"{report['accepted']:,} / {report['seen_succeeded']:,} / {report['stored']:,}"),
     ]
     for row in rows:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -162,13 +163,30 @@ class _Client:
                 self.all_done.set()
 
 
-class _LosingTransport(httpx.AsyncBaseTransport):
-    """Sends every request on, but throws away the reply to the first POST of each name in
-    `lose`, once the server has answered it: a reply lost on its way back, which is what
-    the client's retry and the server's 409 for a taken name must absorb."""
+class _CutStream(httpx.AsyncByteStream):
+    """A reply body that breaks off after its first chunk, as a dropped connection does."""
 
-    def __init__(self, lose: set[str]) -> None:
-        self.inner, self.lose = httpx.AsyncHTTPTransport(), set(lose)
+    def __init__(self, inner: httpx.AsyncByteStream) -> None:
+        self.inner = inner
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self.inner:
+            yield chunk
+            raise httpx.ReadError("watch stream cut by the load driver")
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _FaultyTransport(httpx.AsyncBaseTransport):
+    """Sends every request on, but throws away the reply to the first POST of each name in
+    `lose` once the server has answered it (a reply lost on its way back, which the
+    client's retry and the server's 409 for a taken name must absorb), and with `cut_watch`
+    breaks the client's first watch stream after its first chunk (which the client's
+    reconnect, and the ADDED events a new watch starts with, must absorb)."""
+
+    def __init__(self, lose: set[str], cut_watch: bool) -> None:
+        self.inner, self.lose, self.cut_watch = httpx.AsyncHTTPTransport(), set(lose), cut_watch
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         response = await self.inner.handle_async_request(request)
@@ -179,6 +197,11 @@ class _LosingTransport(httpx.AsyncBaseTransport):
                 await response.aread()
                 await response.aclose()
                 raise httpx.ReadError("reply thrown away by the load driver", request=request)
+        if self.cut_watch and request.url.path.startswith("/api/v1/workflow-events/"):
+            self.cut_watch = False
+            assert isinstance(response.stream, httpx.AsyncByteStream)
+            return httpx.Response(response.status_code, headers=response.headers, stream=_CutStream(response.stream),
+                                  extensions=response.extensions)
         return response
 
     async def aclose(self) -> None:
@@ -212,9 +235,10 @@ async def _list_run(load: LoadResult, url: str, headers: dict[str, str]) -> None
 
 
 async def drive(load: LoadResult, url: str, pid: int, headers: dict[str, str], timeout_s: float,
-                lose_every: int = 0) -> None:
-    """Run the clients against the server at `url` (process `pid`), filling in `load`; with
-    `lose_every` N, the reply to the first create of every Nth workflow is thrown away."""
+                lose_every: int = 0, cut_every: int = 0) -> None:
+    """Run the clients against the server at `url` (process `pid`), filling in `load`. With
+    `lose_every` N, the reply to the first create of every Nth workflow is thrown away; with
+    `cut_every` N, the first watch stream of every Nth client is cut (see _FaultyTransport)."""
     shares = _shares(load.clients, load.workflows)
     clients: list[_Client] = []
     for i, share in enumerate(shares):
@@ -225,7 +249,10 @@ async def drive(load: LoadResult, url: str, pid: int, headers: dict[str, str], t
                 load.lost_replies.add(name)
             load.expected.add(name)
         lose = load.lost_replies.intersection(names)
-        clients.append(_Client(load, url, headers, i, names, transport=_LosingTransport(lose) if lose else None))
+        cut = bool(cut_every) and (i + 1) % cut_every == 0
+        load.cut_watches += cut
+        faulty = _FaultyTransport(lose, cut) if lose or cut else None
+        clients.append(_Client(load, url, headers, i, names, transport=faulty))
     stop = asyncio.Event()
     sampler = asyncio.create_task(_sample_rss(load, pid, stop))
     cpu0, (server0, tasks0) = time.process_time(), cpu_s(pid)
@@ -260,11 +287,11 @@ def _token(env: dict[str, str]) -> str:
 
 def run_load(clients: int, workflows: int, scratch: Path, *, timeout_s: float = 900,
              rss_bound_mb: float = RSS_BOUND_MB, create_timeout_s: float = CREATE_TIMEOUT_S,
-             lose_every: int = 0, auth: bool = True) -> LoadResult:
+             lose_every: int = 0, cut_every: int = 0, auth: bool = True) -> LoadResult:
     """Start a fresh `conveyor server` under `scratch`, drive the load through it, stop it.
 
     With `auth` the server runs with `--auth-mode client` and every request carries a
-    write token, as on a shared server. `lose_every`: see `drive`."""
+    write token, as on a shared server. `lose_every`, `cut_every`: see `drive`."""
     if clients < 1 or workflows < 1:
         raise ValueError(f"clients={clients} and workflows={workflows} must both be at least 1")
     env = environment(scratch / "home")
@@ -276,7 +303,7 @@ def run_load(clients: int, workflows: int, scratch: Path, *, timeout_s: float = 
     with Server(env, scratch / "server.log", args=("--auth-mode", "client") if auth else ()) as server:
         load.rss_start_kb = server.rss_at_start_kb
         try:
-            asyncio.run(drive(load, server.url, server.proc.pid, headers, timeout_s, lose_every))
+            asyncio.run(drive(load, server.url, server.proc.pid, headers, timeout_s, lose_every, cut_every))
         finally:
             load.rss_peak_kb = server.peak_rss_kb() if server.proc.poll() is None else max(load.rss_samples_kb, default=0)
         if server.proc.poll() is not None:
@@ -296,20 +323,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--lose-every", type=int, default=0, metavar="N",
                    help="throw away the reply to the first create of every Nth workflow, to exercise "
                         "the retries (default 0: none)")
+    p.add_argument("--cut-every", type=int, default=0, metavar="N",
+                   help="cut the first watch stream of every Nth client after its first chunk, to exercise "
+                        "the reconnects (default 0: none)")
     p.add_argument("--no-auth", action="store_true", help="run the server with --auth-mode server (no tokens)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes (default bench/results/load.json)")
     a = p.parse_args(argv)
     if a.clients < 1 or a.workflows < 1:
         p.error("--clients and --workflows must both be at least 1")
-    if a.lose_every < 0:
-        p.error("--lose-every must be 0 (lose no reply) or a positive count")
+    if a.lose_every < 0 or a.cut_every < 0:
+        p.error("--lose-every and --cut-every must be 0 (none) or a positive count")
     console = Console() if sys.stdout.isatty() else Console(width=160)
     started, about = datetime.now(UTC), machine("")
     with tempfile.TemporaryDirectory(prefix="conveyor-load-", ignore_cleanup_errors=True) as tmp:
         console.print(f"[dim]{a.clients} clients, {a.workflows:,} workflows ...[/dim]")
         load = run_load(a.clients, a.workflows, Path(tmp), timeout_s=a.timeout_s,
                         rss_bound_mb=a.rss_bound_mb, create_timeout_s=a.create_timeout_s,
-                        lose_every=a.lose_every, auth=not a.no_auth)
+                        lose_every=a.lose_every, cut_every=a.cut_every, auth=not a.no_auth)
     report = load.report()
     about["load_average_at_end"] = os.getloadavg()
     console.print(table(report))

@@ -2,9 +2,10 @@
 (`--auth-mode client`, a write token on every request) and watch them finish; `bench/load.py`
 drives it, and `python -m bench.load` runs it at full size with the figures.
 
-In CI: 50 concurrent clients, 200 workflows (4 each), 50 watch streams open at once, and
-the reply to every 4th create thrown away after the server answered it (50 lost replies).
-Marked slow: 200 clients, 2,000 workflows, 200 watch streams, every 10th reply lost
+In CI: 50 concurrent clients, 200 workflows (4 each), 50 watch streams open at once; the
+reply to every 4th create is thrown away after the server answered it (50 lost replies) and
+the first watch of every 5th client is cut (10 reconnects). Marked slow: 200 clients, 2,000
+workflows, 200 watch streams, every 10th reply lost, every 10th client's watch cut
 (`python -m pytest -m slow tests/reliability/test_load.py`). Each asserts that every workflow
 was accepted exactly once (each lost reply's retry answered 409), was seen Succeeded through
 its client's watch and is stored once with its labels, that no reply was a 5xx, and that the
@@ -13,7 +14,8 @@ are reported in bench/RESULTS.md.
 
 The other tests check the driver's own bookkeeping, so a broken promise cannot pass unseen:
 a create whose reply was lost and whose retry gets 409 counts once, and a 409 to a first
-attempt (someone else's workflow) or a lost or doubled workflow is reported.
+attempt (someone else's workflow), a lost or doubled workflow, or a cut watch that was not
+opened again is reported.
 """
 
 from __future__ import annotations
@@ -42,17 +44,18 @@ def assert_held(load: LoadResult) -> None:
     assert 0 < load.rss_peak_kb / 1024 <= driver.RSS_BOUND_MB
     assert load.create_ms and load.rss_samples_kb
     assert load.lost_replies and load.statuses["409"] >= load.accepted_on_retry >= len(load.lost_replies)
+    assert load.cut_watches and load.watch_reconnects >= load.cut_watches
 
 
 def test_fifty_clients_two_hundred_workflows(tmp_path: Path) -> None:
-    """CI count: 50 clients, 200 workflows, 50 replies lost."""
-    assert_held(run_load(50, 200, tmp_path, timeout_s=300, lose_every=4))
+    """CI count: 50 clients, 200 workflows, 50 replies lost, 10 watches cut."""
+    assert_held(run_load(50, 200, tmp_path, timeout_s=300, lose_every=4, cut_every=5))
 
 
 @pytest.mark.slow
 def test_two_hundred_clients_two_thousand_workflows(tmp_path: Path) -> None:
-    """The issue's count: 200 clients, 2,000 workflows, 200 replies lost."""
-    assert_held(run_load(200, 2000, tmp_path, timeout_s=900, lose_every=10))
+    """The issue's count: 200 clients, 2,000 workflows, 200 replies lost, 20 watches cut."""
+    assert_held(run_load(200, 2000, tmp_path, timeout_s=900, lose_every=10, cut_every=10))
 
 
 def _client(load: LoadResult, replies: list[httpx.Response | Exception]) -> tuple[driver._Client, list[str]]:
@@ -96,10 +99,11 @@ def test_lost_doubled_foreign_and_unfinished_workflows_are_problems() -> None:
                       watched={"a": "Succeeded", "b": "Failed"}, statuses=Counter({"200": 4, "503": 1}),
                       labels={n: {driver.RUN_LABEL: "r"} for n in "abc"}, rss_peak_kb=2 * 1024 * driver.RSS_BOUND_MB)
     load.stored = {"a": ({driver.RUN_LABEL: "r"}, "Succeeded"), "b": ({}, "Failed"), "x": ({}, "Succeeded")}
-    load.listed_twice, load.lost_replies = ["a"], {"a"}
+    load.listed_twice, load.lost_replies, load.cut_watches = ["a"], {"a"}, 1
     problems = "\n".join(load.problems())
     for expected in ("5xx replies: {'503': 1}", "1 workflows not seen finished", "1 workflows finished but did not succeed",
                      "1 workflows missing from the server's list, e.g. ['c']", "the clients never asked for, e.g. ['x']",
                      "listed more than once", "lack their labels, e.g. ['b']", "are not Succeeded, e.g. ['b']",
-                     "over the bound", "1 replies were lost on purpose but only 0 retries were answered 409"):
+                     "over the bound", "1 replies were lost on purpose but only 0 retries were answered 409",
+                     "1 watch streams were cut on purpose but only 0 were opened again"):
         assert expected in problems, expected
