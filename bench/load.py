@@ -114,8 +114,9 @@ class _Client:
                 return
             load.errors.append(f"POST {name} (attempt {attempt + 1}) answered {reply.status_code}: {reply.text[:300]}")
             if reply.status_code < 500 and reply.status_code != 429:
-                return  # a client error will not change on a retry
-        load.errors.append(f"POST {name}: no acceptance after {CREATE_ATTEMPTS} attempts")
+                break  # a client error will not change on a retry
+        else:
+            load.errors.append(f"POST {name}: no acceptance after {CREATE_ATTEMPTS} attempts")
         self._give_up(name)
 
     def _give_up(self, name: str) -> None:
@@ -137,7 +138,9 @@ class _Client:
                     load.statuses[str(reply.status_code)] += 1
                     if reply.status_code != 200:
                         load.errors.append(f"watch c{self.index} answered {reply.status_code}: {(await reply.aread())[:300]!r}")
-                        continue
+                        self.left.clear()  # it will not see them finish: the report says so
+                        self.all_done.set()
+                        return
                     async for line in reply.aiter_lines():
                         if line.strip():
                             self._event(json.loads(line))

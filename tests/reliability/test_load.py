@@ -58,13 +58,18 @@ def test_two_hundred_clients_two_thousand_workflows(tmp_path: Path) -> None:
     assert_held(run_load(200, 2000, tmp_path, timeout_s=900, lose_every=10, cut_every=10))
 
 
-def _client(load: LoadResult, replies: list[httpx.Response | Exception]) -> tuple[driver._Client, list[str]]:
-    """A client of one workflow whose POSTs get `replies` in turn; the names each POST sent."""
+def _client(load: LoadResult, replies: list[httpx.Response | Exception],
+            watch: httpx.Response | None = None) -> tuple[driver._Client, list[str]]:
+    """A client of one workflow whose POSTs get `replies` in turn and whose watch gets
+    `watch`; and the names its POSTs sent."""
     name = "load-r-c0-w0"
     load.expected, load.labels = {name}, {name: {driver.RUN_LABEL: "r", driver.CLIENT_LABEL: "c0"}}
     sent: list[str] = []
 
     def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            assert watch is not None, "this client was not meant to watch"
+            return watch
         sent.append(httpx.Response(200, content=request.content).json()["workflow"]["metadata"]["name"])
         reply = replies.pop(0)
         if isinstance(reply, Exception):
@@ -107,3 +112,12 @@ def test_lost_doubled_foreign_and_unfinished_workflows_are_problems() -> None:
                      "over the bound", "1 replies were lost on purpose but only 0 retries were answered 409",
                      "1 watch streams were cut on purpose but only 0 were opened again"):
         assert expected in problems, expected
+
+
+def test_a_refused_watch_ends_the_client_and_is_a_problem() -> None:
+    load = LoadResult(1, 1, run_id="r")
+    client, _ = _client(load, [], watch=httpx.Response(401, json={"code": 16, "message": "token required"}))
+    asyncio.run(asyncio.wait_for(client._watch(), 10))
+    assert client.all_done.is_set()
+    problems = " ".join(load.problems())
+    assert "watch c0 answered 401" in problems and "not seen finished through the watch" in problems
