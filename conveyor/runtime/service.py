@@ -56,6 +56,9 @@ class Service:
         #: told when a CronWorkflow is created, changed or deleted (the cron ticker's notify)
         self.on_cron_change: Callable[[], None] = lambda: None
         self._ttl_sweeper: asyncio.Task[None] | None = None
+        #: creates waiting for the next shared commit (`create_workflow_async`)
+        self._creates: list[tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[dict[str, Any]]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> list[str]:
@@ -102,6 +105,52 @@ class Service:
         parameters: Mapping[str, str] | None = None,
         entrypoint: str | None = None,
     ) -> dict[str, Any]:
+        wf, resolved = self._store_new(namespace, manifest, dry_run, parameters, entrypoint)
+        if not dry_run:
+            self._start_new(wf, resolved)
+        return wf
+
+    async def create_workflow_async(self, namespace: str, manifest: Mapping[str, Any], *,
+                                    dry_run: bool = False) -> dict[str, Any]:
+        """`create_workflow` for the API: the checks and the fsynced insert run in a worker
+        thread, so the server goes on answering other requests meanwhile."""
+        wf, resolved = await asyncio.to_thread(self._store_new, namespace, manifest, True, None, None)
+        if dry_run:
+            return wf
+        # Creates that arrive while a commit is on disk share the next one: one fsync for
+        # many, each still answered only once its workflow is stored.
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._creates.append((wf, resolved, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_creates())
+        return await done
+
+    async def _commit_creates(self) -> None:
+        # A stored workflow is started here, not by its caller: a client that hangs up
+        # mid-request leaves a workflow that runs, never one stored and forgotten.
+        while self._creates:
+            batch, self._creates = self._creates, []
+            try:
+                results = await asyncio.to_thread(self.store.create_workflows, [wf for wf, _, _ in batch])
+            except Exception as exc:  # the store failed them all (disk full, ...): each caller hears why
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, resolved, done), (stored, error) in zip(batch, results, strict=True):
+                if error is None:
+                    self._start_new(stored, resolved)
+                if done.done():
+                    continue  # its caller went away
+                if error is None:
+                    done.set_result(stored)
+                else:
+                    done.set_exception(error)
+
+    def _store_new(self, namespace: str, manifest: Mapping[str, Any], dry_run: bool,
+                   parameters: Mapping[str, str] | None, entrypoint: str | None,
+                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Check and resolve a new workflow and, unless a dry run, store it (thread-safe: touches no runner)."""
         meta = manifest.get("metadata") or {}
         if meta.get("namespace") and meta["namespace"] != namespace:
             raise InvalidInput(
@@ -111,12 +160,13 @@ class Service:
             manifest, templates=self.store, namespace=namespace, parameters=parameters, entrypoint=entrypoint,
             limits=self.settings,
         )
-        if dry_run:
-            return wf
-        self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        if not dry_run:
+            self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        return wf, resolved
+
+    def _start_new(self, wf: dict[str, Any], resolved: dict[str, Any] | None) -> None:
         self._publish("ADDED", wf)
         self._run(wf, resolved, recover=False)
-        return wf
 
     def lint_workflow(self, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
