@@ -224,8 +224,8 @@ class WorkflowRunner:
             self._write_status()
         finally:
             # A status write costs time in proportion to the nodes; keep it to about a
-            # fifth of the run however large the workflow grows (the events are the record).
-            self._persist_every_s = max(_PERSIST_EVERY_S, 4 * (time.monotonic() - now))
+            # tenth of the run however large the workflow grows (the events are the record).
+            self._persist_every_s = max(_PERSIST_EVERY_S, 9 * (time.monotonic() - now))
 
     def _write_status(self) -> None:
         status = self.machine.status()
