@@ -30,6 +30,7 @@ from conveyor.spec._names import (
     object_name_problem,
 )
 from conveyor.spec._normalize import normalize
+from conveyor.spec._numbers import number_problems
 from conveyor.spec._params import check_arguments, check_supplied
 from conveyor.spec._shape import as_dict, as_list, as_str, is_templated
 from conveyor.spec._structure import structural_problems
@@ -73,8 +74,13 @@ def lint_normalized(
 ) -> list[Problem]:
     """lint() for a manifest normalize() has already returned (saves a copy on submit)."""
     problems: list[Problem] = []
+    _guarded(problems, "the manifest's numbers", lambda: problems.extend(number_problems(doc)))
+    # A bad number is named once: the model's "expected a string, got NaN" at its place adds nothing.
+    named = {p.path for p in problems}
     _guarded(
-        problems, "the manifest's structure", lambda: problems.extend(structural_problems(doc))
+        problems,
+        "the manifest's structure",
+        lambda: problems.extend(p for p in structural_problems(doc) if p.path not in named),
     )
     _guarded(problems, "the manifest", lambda: _check_manifest(problems, doc, templates, limits))
     return problems

@@ -31,6 +31,7 @@ from conveyor.spec._shape import (
     iter_template_holders,
     template_types,
 )
+from conveyor.spec._when import when_problem
 
 __all__ = ["check_templates", "check_holder_target"]
 
@@ -102,6 +103,9 @@ def check_template(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
                 ctx.add(hpath, f"{label} has no `expression`; every hook but `exit` needs one")
             continue
         _check_loops(ctx, holder, hpath, label)
+        when = holder.get("when")
+        if isinstance(when, str) and (problem := when_problem(when)):
+            ctx.add(f"{hpath}.when", f"the `when` of {label}: {problem}")
         check_arguments(ctx, holder.get("arguments"), f"{hpath}.arguments", allow_empty=False)
         on_exit = holder.get("onExit")
         if isinstance(on_exit, str) and on_exit and not is_templated(on_exit):
