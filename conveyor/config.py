@@ -42,6 +42,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "most items one withItems/withParam/withSequence loop may expand to (literal ones are checked on submit)",
     ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
+    "CONVEYOR_ALLOW_PRIVILEGED": (
+        "false",
+        "let containers whose securityContext asks for privileged: true or capabilities.add have them "
+        "(podman, docker); false: such a task fails with an error saying so",
+    ),
     "CONVEYOR_SEMAPHORES": (
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
@@ -129,6 +134,8 @@ class Settings:
     max_nodes: int = 200_000
     max_loop_items: int = 100_000
     keep_scratch: bool = False
+    #: containers may be privileged or add capabilities when their securityContext asks
+    allow_privileged: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
     image_entrypoints: Mapping[str, tuple[str, ...]] = field(
@@ -196,6 +203,7 @@ class Settings:
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
+            allow_privileged=_bool(env, "CONVEYOR_ALLOW_PRIVILEGED"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
             # an explicit CONVEYOR_NAMESPACE wins; its default does not hide PIPELINE_NS
