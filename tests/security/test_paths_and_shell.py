@@ -1,0 +1,102 @@
+"""User values reach neither a shell nor a path of conveyor's own.
+
+- Every route that takes a namespace, a name, a pod name or a uid is sent `..`,
+  `%2e%2e`, `%2F`-encoded separators and a NUL, raw (http.client sends the path as
+  written): each answer is a 4xx naming the problem (or a redirect to the same path
+  without a trailing slash, for `%2F`), never a 2xx or a 500, and files
+  beside CONVEYOR_HOME survive (deleting workflow `../..` must not remove folders).
+  Names become paths only after the store has found them, and stored names are
+  Kubernetes names (no `/`, no `..`).
+- A parameter full of shell syntax reaches the task's argv as one literal argument:
+  conveyor passes argument lists, never a command line of its own through a shell.
+Artifact keys, sub-paths and archive members (`../`, absolute paths, links leaving
+the target, devices) are tested in tests/store/test_store_artifact_security.py.
+CI: 9 hostile segments x every route with a path parameter (about 450 raw requests
+against one in-process server) and one workflow; about 2 s.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from conveyor.config import Settings
+from tests.api.conftest import LiveServer
+from tests.api.test_auth_matrix import body_for, served
+
+SEGMENTS = ["..", "%2e%2e", ".%2E", "..%2F..", "%2F", "..%5C..", "%00", "a%00b", "%2e%2e%2f%2e%2e%2fetc"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    root = tmp_path_factory.mktemp("paths")
+    settings = Settings.from_env({"CONVEYOR_HOME": str(root / "home"), "CONVEYOR_EXECUTOR": "process"})
+    settings.home.mkdir(parents=True)
+    (root / "beside").mkdir()
+    (root / "beside" / "keep.txt").write_text("keep")
+    live = LiveServer(settings, ui=True)  # server mode: nothing stops a request before its route
+    live.start()
+    yield live
+    live.stop()
+
+
+def _raw(url: str, method: str, path: str, body: bytes | None) -> tuple[int, str, str]:
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=30)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"} if body else {})
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode("utf-8", "replace"), resp.getheader("location") or ""
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("segment", SEGMENTS)
+def test_hostile_path_segments_are_refused(server: LiveServer, segment: str) -> None:
+    beside = server.settings.home.parent / "beside" / "keep.txt"
+    checked = 0
+    for (method, path), route in served(server).items():
+        if not any(p in path for p in ("{namespace}", "{name}", "{podName}", "{uid}")):
+            continue
+        url = (path.replace("{namespace}", segment).replace("{name}", segment).replace("{podName}", segment)
+               .replace("{uid}", segment))
+        body = body_for(route)
+        status, text, location = _raw(server.url, method, url, json.dumps(body).encode() if body is not None else None)
+        where = f"{method} {url}: {status} {location} {text[:300]}"
+        if status in (307, 308):  # `%2F` read as a trailing slash: Starlette points at the path without it
+            assert location.startswith(server.url + "/") and ".." not in location, where
+            continue
+        assert 400 <= status < 500, where
+        if text.startswith("{"):
+            assert "internal error" not in text and "Traceback" not in text, where
+        checked += 1
+    assert checked >= 40
+    assert beside.read_text() == "keep" and server.settings.home.is_dir()
+
+
+def test_a_parameter_full_of_shell_syntax_is_one_literal_argument(server: LiveServer) -> None:
+    hostile = "x'; echo INJECTED; $(echo SUBST) `echo BACKTICK` && echo AND | cat > /tmp/out; * ~ \"\\"
+    wf = {"metadata": {"generateName": "shell-"}, "spec": {
+        "entrypoint": "main", "arguments": {"parameters": [{"name": "p", "value": hostile}]},
+        "templates": [{"name": "main", "inputs": {"parameters": [{"name": "p"}]}, "container": {
+            "image": "python:3.11", "command": ["python3", "-c", "import sys, json; print(json.dumps(sys.argv[1:]))"],
+            "args": ["{{inputs.parameters.p}}", "second"]}}]}}
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        created = client.post("/api/v1/workflows/default", json={"workflow": wf})
+        assert created.status_code == 200, created.text
+        name = created.json()["metadata"]["name"]
+        deadline = time.monotonic() + 60
+        while (got := client.get(f"/api/v1/workflows/default/{name}").json())["status"].get("phase") not in (
+                "Succeeded", "Failed", "Error"):
+            assert time.monotonic() < deadline, got["status"]
+            time.sleep(0.1)
+    assert got["status"]["phase"] == "Succeeded", got["status"]
+    (node,) = [n for n in got["status"]["nodes"].values() if n["type"] == "Pod"]
+    assert json.loads(node["outputs"]["result"]) == [hostile, "second"]
+
