@@ -45,7 +45,7 @@ VARIABLES: dict[str, tuple[str, str]] = {
     "CONVEYOR_ALLOW_PRIVILEGED": (
         "false",
         "let containers whose securityContext asks for privileged: true or capabilities.add have them "
-        "(podman, docker); false: such a task fails with an error saying so",
+        "(podman, docker); false: such a workflow is refused at submit, saying so",
     ),
     "CONVEYOR_SEMAPHORES": (
         "",

@@ -7,7 +7,11 @@ A container whose `securityContext` asks for `privileged: true` or `capabilities
 gets them only when the operator set CONVEYOR_ALLOW_PRIVILEGED=true; otherwise its task
 fails with an error saying so (Kubernetes' Pod Security admission refuses such pods the
 same way). What only lowers privileges (`capabilities.drop`,
-`allowPrivilegeEscalation: false`) is always honoured.
+`allowPrivilegeEscalation: false`) is always honoured. Submit already refuses such
+manifests (conveyor.spec._privileged, with the same message; a test keeps them equal):
+this is the check when a container starts, for what submit could not see (a template
+resolved at run time, a server restarted with the setting changed). It does not import
+conveyor.spec, which would load Hera's models into every executor.
 https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
 """
 

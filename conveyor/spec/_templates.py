@@ -20,6 +20,7 @@ from conveyor.spec._params import (
     check_supplied,
     param_names,
 )
+from conveyor.spec._privileged import check_privileges
 from conveyor.spec._shape import (
     LEAF_TYPES,
     RUNNABLE_TYPES,
@@ -85,6 +86,7 @@ def check_template(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
                 f"conveyor runs {_RUNNABLE_LIST} templates",
             )
     _check_fields(ctx, tmpl, path, name, ttype)
+    check_privileges(ctx, tmpl, path)
     check_io(ctx, tmpl, path, ttype)
     extra = param_names(as_dict(ctx.defaults.get("inputs")).get("parameters"))
     if ttype == "steps":

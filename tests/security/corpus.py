@@ -272,6 +272,9 @@ def _cases() -> Iterator[Case]:
                ("dag.tasks[d].when", "nests 5000 levels deep"), path=LINT)
     yield Case("when-5000-negations", s, create(steps([[{"name": "s", "template": "z", "when": "!" * 5000 + "true"}]])),
                ("5000 `!` or `-` in a row", "remove pairs"))
+    yield Case("privileged-sidecar", s, create({"entrypoint": "main", "templates": [{
+        **container(), "sidecars": [{"name": "dind", "image": "docker:dind", "securityContext": {"privileged": True}}]}]}),
+               ("spec.templates[main].sidecars[dind].securityContext", "CONVEYOR_ALLOW_PRIVILEGED=true"))
     yield Case("json-truncated", s, raw('{"workflow": {"metadata": '), ("not valid JSON at character",))
     yield Case("body-empty", s, raw(b""), ("no JSON body",))
     yield Case("yaml-body", s, raw("workflow:\n  metadata:\n    name: y\n"), ("must be JSON", "application/yaml"),

@@ -8,12 +8,16 @@ host network/PID/IPC namespace and no bind mount from outside the task's scratch
 and look from inside: CapEff lacks CAP_SYS_ADMIN, the network and PID namespaces are not
 the host's. Then a `privileged: true` container is refused (before its image is pulled)
 with a message naming CONVEYOR_ALLOW_PRIVILEGED, and runs privileged once it is set.
-CI: 12 unit cases plus 3 runs per runtime that works (2 of them start a container; about 2 s).
+Submit (`validate` with the Settings: the server, `conveyor run`) refuses such a manifest
+already, naming each container; the executors' check, with the same message, is for
+what submit could not see.
+CI: 17 unit cases plus 3 runs per runtime that works (2 of them start a container; about 2 s).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -21,15 +25,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 
+from conveyor.cli.main import cli
 from conveyor.config import Settings, config_rows
-from conveyor.errors import InvalidInput
+from conveyor.errors import InvalidInput, ManifestError
 from conveyor.executors import _docker_task, podman
 from conveyor.executors._oci import RunOptions, podman_run_argv
 from conveyor.executors._privileges import Privileges, privileges
 from conveyor.executors.base import ContainerSpec, InputFile, TaskResult, TaskSpec
 from conveyor.executors.docker import DockerExecutor
 from conveyor.executors.podman import PodmanExecutor, podman_problem
+from conveyor.spec import lint, validate
+from conveyor.spec._privileged import ALLOW_SETTING as ALLOW
+from conveyor.spec._privileged import asked_privileges, privilege_refusal
 from tests.docker_engine import engine
 
 CAP_SYS_ADMIN, CAP_NET_ADMIN = 21, 12
@@ -89,6 +98,41 @@ def test_the_setting_is_off_by_default_and_documented() -> None:
         Settings.from_env({"CONVEYOR_ALLOW_PRIVILEGED": "maybe"})
     row = next(r for r in config_rows({}) if r[0] == "CONVEYOR_ALLOW_PRIVILEGED")
     assert row[2] == "false" and "privileged" in row[3]
+
+
+def _privileged_manifest() -> dict[str, Any]:
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"generateName": "p-"},
+            "spec": {"entrypoint": "main", "templates": [{
+                "name": "main", "container": {"image": "busybox", "securityContext": {"capabilities": {"add": ["NET_RAW"]}}},
+                "sidecars": [{"name": "dind", "image": "docker:dind", "securityContext": {"privileged": True}}]}]}}
+
+
+def test_submit_refuses_privileged_containers_naming_each_unless_allowed(tmp_path: Path) -> None:
+    with pytest.raises(ManifestError) as caught:
+        validate(_privileged_manifest(), limits=Settings(home=tmp_path))
+    found = {p.path: p.message for p in caught.value.problems}
+    assert set(found) == {"spec.templates[main].container.securityContext",
+                          "spec.templates[main].sidecars[dind].securityContext"}, found
+    assert found["spec.templates[main].sidecars[dind].securityContext"].startswith(
+        'container "dind": it asks for privileged: true') and all(ALLOW in m for m in found.values())
+    validate(_privileged_manifest(), limits=Settings(home=tmp_path, allow_privileged=True))
+    assert lint(_privileged_manifest()) == [], "plain lint knows no operator: it does not judge"
+
+
+@pytest.mark.parametrize("context", [{"privileged": True}, {"capabilities": {"add": ["NET_ADMIN", "SYS_TIME"]}},
+                                     {"privileged": "true", "capabilities": {"add": ["ALL"]}}])
+def test_submit_and_executor_say_the_same(context: dict[str, Any]) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        privileges(context, allowed=False)
+    assert caught.value.message == privilege_refusal(asked_privileges(context))
+
+
+def test_conveyor_run_refuses_a_privileged_container(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVEYOR_HOME", str(tmp_path / "home"))
+    path = tmp_path / "wf.json"
+    path.write_text(json.dumps(_privileged_manifest()))
+    result = CliRunner().invoke(cli, ["run", "-q", str(path)])
+    assert result.exit_code != 0 and ALLOW + "=true" in result.output, result.output
 
 
 # -- real runs -------------------------------------------------------------------------------
