@@ -166,6 +166,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            subprocess.run(["podman", "rmi", "--force", image], capture_output=True)  # what the workflow pulled
         world.outputs.append(("the server's log", log.read_text()))
     yield world
 
