@@ -9,10 +9,12 @@
   Kubernetes names (no `/`, no `..`).
 - A parameter full of shell syntax reaches the task's argv as one literal argument:
   conveyor passes argument lists, never a command line of its own through a shell.
-Artifact keys, sub-paths and archive members (`../`, absolute paths, links leaving
-the target, devices) are tested in tests/store/test_store_artifact_security.py.
+- An artifact key from a manifest (`s3.key: ../../x`, an absolute one) fails its node,
+  for an output and for an input, and nothing lands outside the repository. The
+  repository's own checks (keys, sub-paths, archive members: `../`, absolute paths,
+  links leaving the target, devices) are in tests/store/test_store_artifact_security.py.
 CI: 9 hostile segments x every route with a path parameter (about 450 raw requests
-against one in-process server) and one workflow; about 2 s.
+against one in-process server) and seven small workflows; about 5 s.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import http.client
 import json
 import time
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -80,6 +84,40 @@ def test_hostile_path_segments_are_refused(server: LiveServer, segment: str) -> 
     assert beside.read_text() == "keep" and server.settings.home.is_dir()
 
 
+def _finish(client: httpx.Client, wf: dict[str, Any]) -> dict[str, Any]:
+    created = client.post("/api/v1/workflows/default", json={"workflow": wf})
+    assert created.status_code == 200, created.text
+    name = created.json()["metadata"]["name"]
+    deadline = time.monotonic() + 60
+    while (got := client.get(f"/api/v1/workflows/default/{name}").json())["status"].get("phase") not in (
+            "Succeeded", "Failed", "Error"):
+        assert time.monotonic() < deadline, got["status"]
+        time.sleep(0.1)
+    result: dict[str, Any] = got
+    return result
+
+
+@pytest.mark.parametrize("key", ["../../escaped", "/tmp/conveyor-escaped", "a/../../../escaped"])
+def test_artifact_keys_from_a_manifest_stay_in_the_repository(server: LiveServer, key: str) -> None:
+    """A task's output artifact with a hostile s3.key fails its node, naming the key; an input
+    artifact with one is refused the same way; nothing is written outside the repository."""
+    out = {"name": "out", "path": "/tmp/out.txt", "s3": {"key": key}}
+    producer = {"name": "make", "outputs": {"artifacts": [out]}, "container": {
+        "image": "busybox", "command": ["sh", "-c", "echo data > /tmp/out.txt"]}}
+    consumer = {"name": "take", "inputs": {"artifacts": [{"name": "in", "path": "/tmp/in.txt", "s3": {"key": key}}]},
+                "container": {"image": "busybox", "command": ["cat", "/tmp/in.txt"]}}
+    root = server.settings.artifact_dir
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        for tmpl in (producer, consumer):
+            wf = _finish(client, {"metadata": {"generateName": "key-"},
+                                  "spec": {"entrypoint": tmpl["name"], "templates": [tmpl]}})
+            assert wf["status"]["phase"] in ("Failed", "Error"), wf["status"]
+            (node,) = [n for n in wf["status"]["nodes"].values() if n["type"] == "Pod"]
+            assert repr(key) in node["message"] or key in node["message"], node["message"]
+    for place in (root.parent / "escaped", root.parent.parent / "escaped", Path("/tmp/conveyor-escaped")):
+        assert not place.exists(), place
+
+
 def test_a_parameter_full_of_shell_syntax_is_one_literal_argument(server: LiveServer) -> None:
     hostile = "x'; echo INJECTED; $(echo SUBST) `echo BACKTICK` && echo AND | cat > /tmp/out; * ~ \"\\"
     wf = {"metadata": {"generateName": "shell-"}, "spec": {
@@ -88,14 +126,7 @@ def test_a_parameter_full_of_shell_syntax_is_one_literal_argument(server: LiveSe
             "image": "python:3.11", "command": ["python3", "-c", "import sys, json; print(json.dumps(sys.argv[1:]))"],
             "args": ["{{inputs.parameters.p}}", "second"]}}]}}
     with httpx.Client(base_url=server.url, timeout=30) as client:
-        created = client.post("/api/v1/workflows/default", json={"workflow": wf})
-        assert created.status_code == 200, created.text
-        name = created.json()["metadata"]["name"]
-        deadline = time.monotonic() + 60
-        while (got := client.get(f"/api/v1/workflows/default/{name}").json())["status"].get("phase") not in (
-                "Succeeded", "Failed", "Error"):
-            assert time.monotonic() < deadline, got["status"]
-            time.sleep(0.1)
+        got = _finish(client, wf)
     assert got["status"]["phase"] == "Succeeded", got["status"]
     (node,) = [n for n in got["status"]["nodes"].values() if n["type"] == "Pod"]
     assert json.loads(node["outputs"]["result"]) == [hostile, "second"]
