@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.errors import ManifestError, Problem
+from conveyor.spec._containers import check_volume_names
 from conveyor.spec._context import LintContext, names_list
 from conveyor.spec._expansion import check_expansion
 from conveyor.spec._limits import DEFAULT_LIMITS, ExpansionLimits
@@ -199,6 +200,7 @@ def _check_spec(ctx: LintContext, spec: dict[str, Any], path: str) -> None:
         if isinstance(name, str) and name and name not in ctx.templates:
             ctx.templates[name] = tmpl
     ctx.defaults = as_dict(spec.get("templateDefaults"))
+    check_volume_names(ctx, spec.get("volumes"), f"{path}.volumes")
     ref_spec = _check_workflow_template_ref(ctx, spec, path, bool(templates))
     uses_ref = spec.get("workflowTemplateRef") is not None
     entrypoint = spec.get("entrypoint")

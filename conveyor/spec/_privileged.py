@@ -11,11 +11,11 @@ https://kubernetes.io/docs/tasks/configure-pod-container/security-context/
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from conveyor.spec._context import LintContext
-from conveyor.spec._shape import as_dict, as_list, as_str, item_keys
+from conveyor.spec._shape import as_dict, template_containers
 
 __all__ = ["ALLOW_SETTING", "asked_privileges", "check_privileges", "privilege_refusal"]
 
@@ -40,23 +40,10 @@ def privilege_refusal(asks: list[str]) -> str:
             f"{ALLOW_SETTING}=true where the server (or `conveyor run`) runs")
 
 
-def _containers(tmpl: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str, str]]:
-    for field in ("container", "script"):
-        if isinstance(tmpl.get(field), dict):
-            yield tmpl[field], f"{path}.{field}", "main"
-    groups = [("initContainers", as_list(tmpl.get("initContainers"))), ("sidecars", as_list(tmpl.get("sidecars"))),
-              ("containerSet.containers", as_list(as_dict(tmpl.get("containerSet")).get("containers")))]
-    for field, items in groups:
-        keys = item_keys(items)
-        for i, c in enumerate(items):
-            if isinstance(c, dict):
-                yield c, f"{path}.{field}[{keys[i]}]", as_str(c.get("name")) or "?"
-
-
 def check_privileges(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
     if getattr(ctx.limits, "allow_privileged", True):  # allowed, or no operator's settings to go by
         return
-    for container, cpath, name in _containers(tmpl, path):
+    for container, cpath, name in template_containers(tmpl, path):
         asks = asked_privileges(as_dict(container.get("securityContext")))
         if asks:
             ctx.add(f"{cpath}.securityContext", f'container "{name}": {privilege_refusal(asks)}')

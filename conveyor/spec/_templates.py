@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.spec._containers import check_container_names
 from conveyor.spec._context import LintContext, names_list
 from conveyor.spec._dag import LOOP_FIELDS, check_dag
 from conveyor.spec._expansion import int_or_none, literal_loop_size
@@ -87,6 +88,7 @@ def check_template(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
             )
     _check_fields(ctx, tmpl, path, name, ttype)
     check_privileges(ctx, tmpl, path)
+    check_container_names(ctx, tmpl, path)
     check_io(ctx, tmpl, path, ttype)
     extra = param_names(as_dict(ctx.defaults.get("inputs")).get("parameters"))
     if ttype == "steps":

@@ -7,6 +7,8 @@
   beside CONVEYOR_HOME survive (deleting workflow `../..` must not remove folders).
   Names become paths only after the store has found them, and stored names are
   Kubernetes names (no `/`, no `..`).
+- Container and volume names, which name log files and folders, are DNS labels: `../x`
+  and `a/b` are refused at submit, and by the runtime for a manifest that skipped it.
 - A parameter full of shell syntax reaches the task's argv as one literal argument:
   conveyor passes argument lists, never a command line of its own through a shell.
 - An artifact key from a manifest (`s3.key: ../../x`, an absolute one) fails its node,
@@ -14,7 +16,7 @@
   repository's own checks (keys, sub-paths, archive members: `../`, absolute paths,
   links leaving the target, devices) are in tests/store/test_store_artifact_security.py.
 CI: 9 hostile segments x every route with a path parameter (about 450 raw requests
-against one in-process server) and seven small workflows; about 5 s.
+against one in-process server), 16 refused submits, and seven small workflows; about 5 s.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import httpx
 import pytest
 
 from conveyor.config import Settings
+from conveyor.errors import ConveyorError
+from conveyor.runtime.tasks import containers_of
 from tests.api.conftest import LiveServer
 from tests.api.test_auth_matrix import body_for, served
 
@@ -116,6 +120,38 @@ def test_artifact_keys_from_a_manifest_stay_in_the_repository(server: LiveServer
             assert repr(key) in node["message"] or key in node["message"], node["message"]
     for place in (root.parent / "escaped", root.parent.parent / "escaped", Path("/tmp/conveyor-escaped")):
         assert not place.exists(), place
+
+
+NAMED = {
+    "sidecar": ("spec.templates[main].sidecars[{n}].name", {"sidecars": [{"name": "{n}", "image": "busybox"}]}),
+    "init container": ("spec.templates[main].initContainers[{n}].name",
+                       {"initContainers": [{"name": "{n}", "image": "busybox"}]}),
+    "volume mount": ("spec.templates[main].container.volumeMounts[{n}].name",
+                     {"container": {"image": "busybox", "volumeMounts": [{"name": "{n}", "mountPath": "/v"}]}}),
+    "template volume": ("spec.templates[main].volumes[{n}].name", {"volumes": [{"name": "{n}", "emptyDir": {}}]}),
+}
+
+
+@pytest.mark.parametrize("what", sorted(NAMED))
+@pytest.mark.parametrize("name", ["../../../evil", "a/b", "..", "Upper_Case"])
+def test_container_and_volume_names_that_would_be_paths_are_refused_at_submit(
+        server: LiveServer, what: str, name: str) -> None:
+    """Containers' log files and volumes' folders are named after them: only DNS labels get that far."""
+    path, extra = NAMED[what]
+    tmpl = json.loads(json.dumps({"name": "main", "container": {"image": "busybox"}, **extra}).replace("{n}", name))
+    wf = {"metadata": {"generateName": "n-"}, "spec": {"entrypoint": "main", "templates": [tmpl]}}
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        resp = client.post("/api/v1/workflows/default", json={"workflow": wf})
+    assert resp.status_code == 400, resp.text
+    message = resp.json()["message"]
+    assert path.replace("{n}", name) in message and f"name {name!r} is not valid" in message, message
+
+
+@pytest.mark.parametrize("name", ["../x", "a/b", "..", "nul\x00"])
+def test_the_runtime_refuses_such_a_container_name_too(name: str) -> None:
+    """For a manifest that never went through submit (a stored one from an older conveyor)."""
+    with pytest.raises(ConveyorError, match="cannot name a file"):
+        containers_of({"name": "t", "sidecars": [{"name": name, "image": "busybox"}], "container": {"image": "b"}})
 
 
 def test_a_parameter_full_of_shell_syntax_is_one_literal_argument(server: LiveServer) -> None:
