@@ -47,6 +47,11 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "process executor: fork `python`/`python3` script tasks from a warm interpreter kept per task root "
         "and workflow (each task still its own process) instead of starting a fresh one",
     ),
+    "CONVEYOR_ALLOW_PRIVILEGED": (
+        "false",
+        "let containers whose securityContext asks for privileged: true or capabilities.add have them "
+        "(podman, docker); false: such a workflow is refused at submit, saying so",
+    ),
     "CONVEYOR_SEMAPHORES": (
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
@@ -135,6 +140,8 @@ class Settings:
     max_loop_items: int = 100_000
     keep_scratch: bool = False
     warm_python: bool = True
+    #: containers may be privileged or add capabilities when their securityContext asks
+    allow_privileged: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
     image_entrypoints: Mapping[str, tuple[str, ...]] = field(
@@ -203,6 +210,7 @@ class Settings:
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             warm_python=_bool(env, "CONVEYOR_WARM_PYTHON"),
+            allow_privileged=_bool(env, "CONVEYOR_ALLOW_PRIVILEGED"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
             # an explicit CONVEYOR_NAMESPACE wins; its default does not hide PIPELINE_NS

@@ -149,6 +149,8 @@ class ContainerTask(PodTask):
             for c in spec.containers:
                 for mount in c.volume_mounts:
                     name = str(mount.get("name") or "")
+                    if name in (".", ".."):  # submit refuses these; a volume is a folder named after it
+                        raise ConveyorError(f"volume name {name!r} cannot name a folder; use a Kubernetes name")
                     if name and name not in self._volumes:
                         folder = self._scratch / "volumes" / name.replace("/", "_")
                         folder.mkdir(parents=True, exist_ok=True)
