@@ -50,10 +50,15 @@ class Plan:
     creates_per_client: int
     quick: bool
     sandbox: str = "auto"
+    #: sizes of the `loop` shape, when they differ from `sizes` (its target is at N=10,000)
+    loop_sizes: list[int] | None = None
+
+    def sizes_of(self, shape: str) -> list[int]:
+        return self.loop_sizes if shape == "loop" and self.loop_sizes else self.sizes
 
     def steps(self) -> int:
         """Units of the progress bar: one per timed run."""
-        shapes = sum(1 for s in SHAPES if s in self.only) * len(self.sizes) * self.reps * 3
+        shapes = sum(len(self.sizes_of(s)) for s in SHAPES if s in self.only) * self.reps * 3
         extra = {"latency": self.latency_samples, "get": 1, "big": 2 if self.big else 0,
                  "throughput": 4 * self.reps, "container": self.reps}
         return shapes + sum(v for k, v in extra.items() if k in self.only)
@@ -85,6 +90,7 @@ def parse(argv: list[str] | None) -> tuple[Plan, Path]:
     )
     p.add_argument("--quick", action="store_true", help="a small run for CI: N=20, 1 repetition, no 50,000-node run")
     p.add_argument("--sizes", type=_ints, help="task counts for the shapes (default 100,1000,10000)")
+    p.add_argument("--loop-sizes", type=_ints, help="task counts for the loop shape (default: --sizes)")
     p.add_argument("--reps", type=int, help="repetitions of each figure (default 3)")
     p.add_argument("--only", type=_names, help=f"measure only these: {','.join(SHAPES + EXTRAS)}")
     p.add_argument("--big", type=int, help="nodes of the big workflow (default 50000; 0 skips it)")
@@ -108,7 +114,7 @@ def parse(argv: list[str] | None) -> tuple[Plan, Path]:
         container_tasks=a.container_tasks or (3 if q else 10),
         timeout_s=a.timeout_s,
         latency_samples=3 if q else max(10, reps), sequential_creates=10 if q else 100,
-        creates_per_client=2 if q else 25, quick=q, sandbox=a.sandbox,
+        creates_per_client=2 if q else 25, quick=q, sandbox=a.sandbox, loop_sizes=a.loop_sizes,
     )
     return plan, a.out
 

@@ -92,7 +92,7 @@ class Bench:
 
     def shapes(self) -> None:
         for name in (s for s in SHAPES if s in self.plan.only):
-            for n in self.plan.sizes:
+            for n in self.plan.sizes_of(name):
                 with self._guard(f"{name} N={n}"):
                     self._shape(name, n)
 
@@ -179,7 +179,7 @@ class Bench:
 
     def _get(self) -> None:
         n = self.plan.get_nodes
-        name = self._finished.get(("fan", n))
+        name = self._finished.get(("fan", n)) or self._finished.get(("loop", n))
         if name is None:  # no fan of that size ran on the server: run one now
             what = f"GET figure: running a fan of {n:,} on the server"
             self._doing(what)
