@@ -66,7 +66,11 @@ def _remove(path: str) -> None:
 
 
 def empty(root: Path, skeleton: Snapshot) -> bool:
-    """Delete what is not in `skeleton`, restore its folders' modes; True when `root` is clean again."""
+    """Delete what is not in `skeleton`, restore its folders' modes; True when `root` is clean again.
+
+    One walk: what it keeps must be every skeleton entry, with its kind and link target,
+    and nothing else may be left (a failed delete is an OSError, and the root is not clean)."""
+    kept: set[str] = set()
     try:
         for folder, dirs, files in os.walk(root):
             for name in list(dirs) + files:
@@ -79,9 +83,11 @@ def empty(root: Path, skeleton: Snapshot) -> bool:
                     _remove(path)
                     if name in dirs:
                         dirs.remove(name)
-                elif kind == "dir" and stat.S_IMODE(st.st_mode) != want[1]:
+                    continue
+                if kind == "dir" and stat.S_IMODE(st.st_mode) != want[1]:
                     os.chmod(path, want[1])
-        return snapshot(root) == skeleton
+                kept.add(rel)
+        return len(kept) == len(skeleton)
     except OSError:
         return False
 

@@ -188,16 +188,19 @@ def make_root(root: Path, layout: HostLayout) -> None:
 class BwrapSandbox:
     """A task's scratch root seen as `/` through bubblewrap."""
 
-    def __init__(self, root: Path, layout: HostLayout, bwrap: str) -> None:
+    def __init__(self, root: Path, layout: HostLayout, bwrap: str, *, made: bool = False) -> None:
         self.root = root
         self.layout = layout
         self.bwrap = bwrap
+        #: the root already is this layout's skeleton (a pooled root): nothing to prepare
+        self.made = made
         self.env = {"HOME": "/root"}
         if layout.path_inside:
             self.env["PATH"] = layout.path_inside
 
     def prepare(self) -> None:
-        make_root(self.root, self.layout)
+        if not self.made:
+            make_root(self.root, self.layout)
 
     def host_path(self, path: str) -> Path:
         path = posixpath.normpath(posixpath.join("/", path))

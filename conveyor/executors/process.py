@@ -65,6 +65,8 @@ class ProcessExecutor:
         self._lock: asyncio.Lock | None = None
         self._tasks: set[ProcessTask] = set()
         self._roots: RootPool | None = None
+        #: the layout the pool's roots are made for (`make_root`)
+        self._roots_layout: HostLayout | None = None
         self._warm = WarmPython() if settings.warm_python else None
 
     async def sandbox_mode(self) -> SandboxMode:
@@ -112,7 +114,8 @@ class ProcessExecutor:
             raise ExecutorError(f"cannot create a scratch folder under {self.settings.scratch_dir}: {e}") from e
         sandbox: Sandbox
         if mode == "bwrap":
-            sandbox = BwrapSandbox(root, layout, self._bwrap)
+            # A pooled root made for this very layout is already its skeleton.
+            sandbox = BwrapSandbox(root, layout, self._bwrap, made=layout is self._roots_layout)
         else:
             keep = [dest for _, dest in layout.binds] + [link for link, _ in layout.symlinks]
             sandbox = RemapSandbox(root, named_paths(spec), keep)
@@ -143,6 +146,7 @@ class ProcessExecutor:
             root.mkdir(parents=True)
             return root, lambda: None
         if self._roots is None:
+            self._roots_layout = layout
             self._roots = RootPool(self.settings.scratch_dir, on_discard=self._warm.drop if self._warm else None)
         make = functools.partial(make_root, layout=layout) if mode == "bwrap" else RemapSandbox.skeleton
         root = self._roots.acquire(make)
