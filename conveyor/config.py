@@ -41,6 +41,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "100000",
         "most items one withItems/withParam/withSequence loop may expand to (literal ones are checked on submit)",
     ),
+    "CONVEYOR_MAX_LOG_BYTES": (
+        "10485760",
+        "bound on each container's log file: the first and the last half are kept, with a line saying what was cut (0: none)",
+    ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
     "CONVEYOR_SEMAPHORES": (
         "",
@@ -128,6 +132,8 @@ class Settings:
     max_manifest_values: int = 500_000
     max_nodes: int = 200_000
     max_loop_items: int = 100_000
+    #: bound on each container's log file in bytes (head and tail kept, as kubelet's 10Mi default); 0: none
+    max_log_bytes: int = 10 * 1024 * 1024
     keep_scratch: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
@@ -195,6 +201,7 @@ class Settings:
             max_manifest_values=_int(env, "CONVEYOR_MAX_MANIFEST_VALUES"),
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
+            max_log_bytes=_log_cap(_int(env, "CONVEYOR_MAX_LOG_BYTES")),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
@@ -208,6 +215,15 @@ class Settings:
                 r.strip() for r in env.get("CONVEYOR_INSECURE_REGISTRIES", "").split(",") if r.strip()
             ),
         )
+
+
+def _log_cap(value: int) -> int:
+    if value != 0 and value < 4096:
+        raise InvalidInput(
+            f"CONVEYOR_MAX_LOG_BYTES={value} is too small to keep a useful head and tail; "
+            "use 4096 or more, or 0 for no bound"
+        )
+    return value
 
 
 def _limits(raw: str) -> dict[str, int]:

@@ -138,10 +138,11 @@ class Running:
 
     @classmethod
     async def spawn(
-        cls, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, capture: bool
+        cls, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, capture: bool,
+        max_log_bytes: int = 0,
     ) -> Running:
         """Start `argv` in a new session (its own process group); raises OSError."""
-        sink = LogSink(log_path)
+        sink = LogSink(log_path, max_log_bytes)
         loop = asyncio.get_running_loop()
         try:
             transport, protocol = await loop.subprocess_exec(

@@ -118,7 +118,8 @@ class DockerTask(ContainerTask):
             return f'docker could not create container "{c.name}": {error_text(e)}'
         self._ids[c.name] = cid
         capture = c.role == "main" and c.name == self._result_from
-        running = DockerRunning(ex.streams, cid, self.spec.log_dir / f"{c.name}.log", capture, ex.kill)
+        running = DockerRunning(ex.streams, cid, self.spec.log_dir / f"{c.name}.log", capture, ex.kill,
+                                max_log_bytes=self.spec.max_log_bytes)
         try:
             await ex.call(running.attach)
             await ex.call(ex.client.api.start, cid)

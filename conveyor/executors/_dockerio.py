@@ -42,12 +42,12 @@ class DockerRunning:
     `client` must have no read timeout: a container may be quiet for longer than any."""
 
     def __init__(self, client: Any, cid: str, log_path: Path, capture: bool,
-                 kill: Callable[[str, int], None]) -> None:
+                 kill: Callable[[str, int], None], *, max_log_bytes: int = 0) -> None:
         self.tail = ResultTail() if capture else None
         self._client = client
         self._cid = cid
         self._kill = kill
-        self._sink = LogSink(log_path)
+        self._sink = LogSink(log_path, max_log_bytes)
         self._loop = asyncio.get_running_loop()
         self._exit: asyncio.Future[int] = self._loop.create_future()
         self._pumps: list[asyncio.Task[None]] = []

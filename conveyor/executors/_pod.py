@@ -336,6 +336,7 @@ class ProcessTask(PodTask):
                 cwd=proc_cwd,
                 log_path=self.spec.log_dir / f"{c.name}.log",
                 capture=capture,
+                max_log_bytes=self.spec.max_log_bytes,
             )
         except OSError as e:
             return f'failed to start container "{c.name}": {e.strerror or e}'

@@ -128,7 +128,8 @@ class PodmanTask(ContainerTask):
         capture = c.role == "main" and c.name == self._result_from
         try:
             running = await Running.spawn(argv, env=self._ex.cli_env, cwd=self._scratch,
-                                          log_path=self.spec.log_dir / f"{c.name}.log", capture=capture)
+                                          log_path=self.spec.log_dir / f"{c.name}.log", capture=capture,
+                                          max_log_bytes=self.spec.max_log_bytes)
         except OSError as e:
             return f'failed to start container "{c.name}": {e.strerror or e}'
         self._created.append(name)
