@@ -20,6 +20,7 @@ from pathlib import Path
 
 from conveyor.executors._container import Running, container_argv, exit_message, missing_executable
 from conveyor.executors._files import copy_out, place_input, read_parameter
+from conveyor.executors._paths import RemapSandbox
 from conveyor.executors._sandbox import Sandbox
 from conveyor.executors._streams import RESULT_LIMIT_BYTES, ResultTail
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
@@ -265,6 +266,8 @@ class ProcessTask(PodTask):
     async def _cleanup(self) -> None:
         # The root is emptied after the task has reported (or kept, with
         # CONVEYOR_KEEP_SCRATCH), so the next task need not wait for the disk (`_roots.py`).
+        if isinstance(self._sb, RemapSandbox):  # no pid namespace: end children that left the group
+            await asyncio.to_thread(self._sb.reap)
         self._release()
 
     async def _prepare(self) -> None:
