@@ -1,8 +1,11 @@
 """Workflows of mixed shapes for the fault suites, each with the phase and output it must end with.
 
-Every task reports to a `HitCounter` over HTTP when it starts and when its work is done
-(`curl $HIT/start/<pod>`, `curl $HIT/done/<pod>`): a side effect outside conveyor's
-sandbox and store, so the suites can count how often each task really ran.
+Every task reports when it starts and when its work is done: to a `HitCounter` over
+HTTP (`curl $HIT/start/<pod>`), a side effect outside conveyor's sandbox and store, so
+the suites can count how often each task really ran and when; or, with an empty `$HIT`
+(containers, whose network cannot be relied on to reach the host while the server that
+runs them is killed), as `conveyor-hit start <pod>` lines in each launch's own log file,
+read back by `log_hits` (counts only: no times).
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
-__all__ = ["Hit", "HitCounter", "Shape", "SHAPES", "shape_for"]
+__all__ = ["Hit", "HitCounter", "LogHits", "Shape", "SHAPES", "shape_for"]
 
 
 @dataclass(frozen=True)
 class Hit:
-    at: float  # epoch seconds, on this machine's clock (the server stamps its events with the same)
+    #: epoch seconds, on this machine's clock (the server stamps its events with the same); None: not known
+    at: float | None
     kind: str  # "start" | "done"
     pod: str
 
@@ -58,6 +63,27 @@ class HitCounter:
         self._server.server_close()
 
 
+#: `hit KIND POD`: to the counter at $HIT, or with no $HIT as a line on stderr (the task's log, not its result)
+_HIT = ('hit() { if [ -n "$HIT" ]; then curl -sf "$HIT/$1/$2" >/dev/null; '
+        'else echo "conveyor-hit $1 $2" >&2; fi; }; ')
+
+
+class LogHits:
+    """The hits tasks wrote to their logs: one log folder per launch under `<logs>/<namespace>/<workflow>/`."""
+
+    def __init__(self, logs: Path) -> None:
+        self.hits: list[Hit] = []
+        for log in sorted(logs.glob("*/*/*/main.log")):
+            for line in log.read_text(errors="replace").splitlines():
+                tag, _, rest = line.partition(" ")
+                kind, _, pod = rest.partition(" ")
+                if tag == "conveyor-hit" and kind and pod:
+                    self.hits.append(Hit(None, kind, pod))
+
+    def count(self, kind: str) -> Counter[str]:
+        return Counter(h.pod for h in self.hits if h.kind == kind)
+
+
 def _work(hit: str, name: str = "work") -> dict[str, Any]:
     """Report start, sleep, print $((value)), report done."""
     return {
@@ -67,8 +93,8 @@ def _work(hit: str, name: str = "work") -> dict[str, Any]:
             "image": "busybox",
             "command": ["sh", "-c"],
             "args": [
-                'curl -sf "$HIT/start/{{pod.name}}" && sleep {{inputs.parameters.sleep}} '
-                '&& v=$(( {{inputs.parameters.value}} )) && curl -sf "$HIT/done/{{pod.name}}" && echo $v'
+                _HIT + 'hit start {{pod.name}} && sleep {{inputs.parameters.sleep}} '
+                '&& v=$(( {{inputs.parameters.value}} )) && hit done {{pod.name}} && echo $v'
             ],
             "env": [{"name": "HIT", "value": hit}],
         },
@@ -143,8 +169,8 @@ def retry(i: int, hit: str, s: float) -> Shape:
     flaky = _work(hit, "flaky")
     flaky["retryStrategy"] = {"limit": 3}
     flaky["container"]["args"] = [
-        'curl -sf "$HIT/start/{{pod.name}}" && sleep {{inputs.parameters.sleep}} '
-        '&& if [ {{retries}} -lt 2 ]; then exit 1; fi; curl -sf "$HIT/done/{{pod.name}}" && echo ok-{{retries}}-'
+        _HIT + 'hit start {{pod.name}} && sleep {{inputs.parameters.sleep}} '
+        '&& if [ {{retries}} -lt 2 ]; then exit 1; fi; hit done {{pod.name}} && echo ok-{{retries}}-'
         + str(i)
     ]
     tasks = [{"name": "r", "template": "flaky", "arguments": _args(value=0, sleep=s)}]
@@ -155,7 +181,7 @@ def doomed(i: int, hit: str, s: float) -> Shape:
     """Always exits 3: retryStrategy.limit 1 gives two failed attempts and a Failed workflow."""
     bad = _work(hit, "bad")
     bad["retryStrategy"] = {"limit": 1}
-    bad["container"]["args"] = ['curl -sf "$HIT/start/{{pod.name}}" && sleep {{inputs.parameters.sleep}}; exit 3']
+    bad["container"]["args"] = [_HIT + 'hit start {{pod.name}} && sleep {{inputs.parameters.sleep}}; exit 3']
     groups = [[{"name": "first", "template": "work", "arguments": _args(value=i, sleep=s)}],
               [{"name": "bad", "template": "bad", "arguments": _args(value=0, sleep=s)}]]
     return Shape(_wf(f"doomed-{i}", {"steps": groups}, _work(hit), bad), "Failed", "first", str(i), 3)
