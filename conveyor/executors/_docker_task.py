@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ConveyorError
+from conveyor.executors._container import Running
 from conveyor.executors._ctr import ContainerTask
 from conveyor.executors._dockerio import DockerRunning, archive_out, error_text
 from conveyor.executors._oci import Bind, container_path, cpu_cores, memory_bytes
@@ -133,6 +134,14 @@ class DockerTask(ContainerTask):
         if self._stopping:
             running.signal(signal.SIGTERM)  # terminate() came while it was starting
         return running
+
+    async def _finish(self, name: str, running: Running) -> int:
+        code = await super()._finish(name, running)
+        lost = getattr(running, "lost", None)
+        if lost and not self._stopping:
+            self._runtime_failed[name] = (f'lost the Docker Engine while container "{name}" ran ({lost}): '
+                                          "the container runtime failed mid-run")
+        return code
 
     async def _image_has_dir(self, image: str, path: str) -> bool:
         return True  # Docker creates a missing workingDir, as Kubernetes runtimes do

@@ -52,6 +52,8 @@ class DockerRunning:
         self._exit: asyncio.Future[int] = self._loop.create_future()
         self._pumps: list[asyncio.Task[None]] = []
         self._streams: list[Any] = []
+        #: why the engine could not say how the container ended (it went away), or None
+        self.lost: str | None = None
 
     def abandon(self) -> None:
         """The container never started: nothing will be written."""
@@ -93,7 +95,8 @@ class DockerRunning:
         if stdout:
             try:
                 code = int(self._client.api.wait(self._cid, timeout=None).get("StatusCode", LOST_EXIT_CODE))
-            except Exception:  # noqa: BLE001 - removed under us, or the daemon went away
+            except Exception as e:  # noqa: BLE001 - removed under us, or the daemon went away
+                self.lost = error_text(e)
                 code = LOST_EXIT_CODE
             self._soon(self._set_exit, code)
 

@@ -94,7 +94,6 @@ class PodmanTask(ContainerTask):
         self._names = {c.name: f"{self._prefix}-{c.name.lower()}"[:250] for c in spec.containers}
         self._pod = self._prefix if len(spec.containers) > 1 else None
         self._created: list[str] = []
-        self._broken: dict[str, str] = {}  # container -> how podman itself failed it
         super().__init__(spec, scratch, owner=executor.owner, keep_scratch=executor.settings.keep_scratch)
 
     async def _prepare(self) -> None:
@@ -153,7 +152,7 @@ class PodmanTask(ContainerTask):
         if code != 0 and not self._stopping:
             why = await self._runtime_failure(name, code)
             if why:
-                self._broken[name] = why
+                self._runtime_failed[name] = why
         return code
 
     async def _runtime_failure(self, name: str, code: int) -> str | None:
@@ -178,8 +177,6 @@ class PodmanTask(ContainerTask):
             result = await super()._run_pod()
         except ExecutorError as e:  # podman itself is gone: the node's Error says so
             return TaskResult("Error", message=e.message)
-        if self._broken and result.phase != "Succeeded":
-            return TaskResult("Error", message="; ".join(self._broken[n] for n in sorted(self._broken)))
         return result
 
     def _signal_all(self, sig: int) -> None:
