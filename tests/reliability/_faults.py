@@ -13,9 +13,17 @@ import httpx
 
 from tests.conftest import start_server
 
-__all__ = ["Server", "processes_running", "rss_bytes", "wait_until"]
+__all__ = ["Server", "processes_running", "retried_demo", "rss_bytes", "wait_until"]
 
 DONE = ("Succeeded", "Failed", "Error")
+
+
+def retried_demo(image: str = "docker.io/library/alpine:3.23") -> dict[str, Any]:
+    """Workflow `demo`: a container sleeping 4 s, retried once whatever failed it (after 3 s)."""
+    main = {"name": "main", "retryStrategy": {"limit": 1, "retryPolicy": "Always", "backoff": {"duration": "3s"}},
+            "container": {"image": image, "command": ["sh", "-c", "sleep 4; echo attempt-{{retries}}"]}}
+    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "demo"},
+            "spec": {"entrypoint": "main", "templates": [main]}}
 
 
 def wait_until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:

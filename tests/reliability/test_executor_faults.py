@@ -25,13 +25,11 @@ from typing import Any
 import pytest
 
 from conveyor.executors.podman import OWNER_LABEL, podman_problem
-from tests.reliability._faults import Server, wait_until
+from tests.reliability._faults import Server, retried_demo, wait_until
 
 _problem = asyncio.run(podman_problem("podman"))
 pytestmark = pytest.mark.skipif(_problem is not None,
                                 reason=f"podman cannot run containers here ({_problem}); run scripts/containers.sh")
-
-IMAGE = "docker.io/library/alpine:3.23"
 
 # Faults armed by a flag file beside the script; each fires once (the flag goes), so the retry runs.
 STANDIN = """#!/bin/sh
@@ -49,13 +47,6 @@ if [ "$1" = run ] && [ -e "$here/die" ]; then
 fi
 exec {real} "$@"
 """
-
-
-def _wf(name: str) -> dict[str, Any]:
-    main = {"name": "main", "retryStrategy": {"limit": 1, "retryPolicy": "Always", "backoff": {"duration": "3s"}},
-            "container": {"image": IMAGE, "command": ["sh", "-c", "sleep 4; echo attempt-{{retries}}"]}}
-    return {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": name},
-            "spec": {"entrypoint": "main", "templates": [main]}}
 
 
 @pytest.fixture
@@ -106,7 +97,7 @@ def _check_retried(server: Server, name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("fault", ["refuse", "die"])
 def test_podman_failing_a_run_gives_an_error_node_and_the_retry_runs(fault: str, server: Server, standin: Path) -> None:
     (standin / fault).touch()
-    first = _check_retried(server, server.submit(_wf("demo")))
+    first = _check_retried(server, server.submit(retried_demo()))
     assert first["phase"] == "Error", first
     if fault == "refuse":
         assert first["message"] == ('podman could not run container "main" (exit code 125): OCI runtime error: runc: '
@@ -120,7 +111,7 @@ def test_podman_gone_gives_an_error_node_and_the_retry_runs_once_it_is_back(serv
     script = standin / "podman"
     kept = script.read_text()
     script.unlink()  # the server found podman when it started; it is gone now
-    name = server.submit(_wf("demo"))
+    name = server.submit(retried_demo())
     first = wait_until(lambda: next((n for n in server.nodes(server.get(name)).values()
                                      if n["displayName"] == "demo(0)" and n["phase"] in ("Error", "Failed")), None),
                        60, "the first attempt to fail")
