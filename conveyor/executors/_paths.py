@@ -105,9 +105,10 @@ class Remapper:
 TASK_MARKER = "CONVEYOR_TASK_ROOT"
 
 
-def reap_marked(marker: bytes, rounds: int = 5) -> int:
-    """SIGKILL every process (but this one) whose environment holds the entry `marker`;
-    how many. A few rounds, for children forked while the first one ran."""
+def reap_marked(marker: bytes, rounds: int = 5, *, prefix: bool = False) -> int:
+    """SIGKILL every process (but this one) whose environment holds the entry `marker`
+    (with `prefix`: an entry starting with it); how many. A few rounds, for children
+    forked while the first one ran."""
     killed = 0
     for _ in range(rounds):
         found = 0
@@ -117,7 +118,8 @@ def reap_marked(marker: bytes, rounds: int = 5) -> int:
             try:
                 with open(f"/proc/{entry}/environ", "rb") as f:
                     env = f.read()
-                if marker in env.split(b"\0"):
+                entries = env.split(b"\0")
+                if marker in entries or (prefix and any(e.startswith(marker) for e in entries)):
                     os.kill(int(entry), signal.SIGKILL)
                     found += 1
             except OSError:  # gone meanwhile, or not ours to read
@@ -145,6 +147,11 @@ class RemapSandbox:
     def reap(self) -> int:
         """End the task's processes that escaped its process group; how many there were."""
         return reap_marked(f"{TASK_MARKER}={self.root}".encode())
+
+    @staticmethod
+    def reap_under(folder: Path) -> int:
+        """End processes of tasks whose roots lie in `folder` (a killed conveyor's root pool)."""
+        return reap_marked(f"{TASK_MARKER}={folder}/".encode(), prefix=True)
 
     @staticmethod
     def skeleton(root: Path) -> None:
