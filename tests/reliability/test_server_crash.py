@@ -35,9 +35,12 @@ from typing import Any
 import httpx
 import pytest
 
+from conveyor.executors._ctr import pid_alive
 from conveyor.executors.podman import OWNER_LABEL, podman_problem
 from conveyor.store import Store
 from tests.conftest import free_port, start_server
+from tests.executors.executor_helpers import bwrap_unusable
+from tests.reliability._faults import Server, processes_running, wait_until
 from tests.reliability._integrity import store_problems
 from tests.reliability._shapes import HitCounter, LogHits, Shape, shape_for
 
@@ -193,3 +196,32 @@ def test_sigkill_the_server_20_times_under_20_workflows_in_containers(
     _podman()
     monkeypatch.setenv("CONVEYOR_EXECUTOR", "podman")
     crash_run(conveyor_home, workflows=20, kills=20, containers=True)
+
+
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_tasks_of_a_killed_server_do_not_run_on_beside_their_relaunch(
+        sandbox: str, conveyor_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With bubblewrap a task dies with its server (--die-with-parent); without it, the task
+    lives in a session of its own, and the next server ends it before launching it again."""
+    if sandbox == "bwrap" and (why := bwrap_unusable(tmp_path / "probe")):
+        pytest.skip(f"bubblewrap is not usable on this machine: {why}")
+    monkeypatch.setenv("CONVEYOR_SANDBOX", sandbox)
+    nap = f"{random.randrange(5000, 9000)}.{random.randrange(10**6)}"
+    manifest = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "long"},
+                "spec": {"entrypoint": "main", "templates": [
+                    {"name": "main", "container": {"image": "busybox", "command": ["sh", "-c", f"exec sleep {nap}"]}}]}}
+    server = Server(tmp_path / "server-0.log")
+    try:
+        server.submit(manifest)
+        orphan = wait_until(lambda: processes_running("sleep", nap), 30, "the task to run")[0]
+    finally:
+        _kill(server.proc)
+    server = Server(tmp_path / "server-1.log")
+    try:
+        wait_until(lambda: not pid_alive(orphan), 15, f"the killed server's task (pid {orphan}) to end")
+        relaunched = wait_until(lambda: processes_running("sleep", nap), 30, "the task's relaunch")
+        assert orphan not in relaunched
+    finally:
+        server.close()
+        for pid in processes_running("sleep", nap):
+            os.kill(pid, signal.SIGKILL)
