@@ -1,6 +1,6 @@
 # The two commands at the top of the README: `make run` and `make test`.
 PYTHON ?= python3
-EXAMPLES ?= examples/dag-pipeline.yaml examples/hello-world.yaml
+EXAMPLES ?= examples/dag-pipeline.yaml examples/hello-world.yaml examples/pipelines/cron-pipeline.yaml
 
 .PHONY: setup run test test-all lint bench
 

@@ -49,6 +49,7 @@ class Plan:
     sequential_creates: int
     creates_per_client: int
     quick: bool
+    sandbox: str = "auto"
 
     def steps(self) -> int:
         """Units of the progress bar: one per timed run."""
@@ -91,6 +92,8 @@ def parse(argv: list[str] | None) -> tuple[Plan, Path]:
     p.add_argument("--container-tasks", type=int, help="tasks of the container-executor chain (default 10)")
     p.add_argument("--timeout-s", type=float, default=3600,
                    help="give up on a workflow still running after this long (default 3600)")
+    p.add_argument("--sandbox", choices=("auto", "bwrap", "none"), default="auto",
+                   help="CONVEYOR_SANDBOX for conveyor's tasks (default auto: bubblewrap when it works)")
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where the JSON goes (default bench/results/latest.json)")
     a = p.parse_args(argv)
     q = a.quick
@@ -105,7 +108,7 @@ def parse(argv: list[str] | None) -> tuple[Plan, Path]:
         container_tasks=a.container_tasks or (3 if q else 10),
         timeout_s=a.timeout_s,
         latency_samples=3 if q else max(10, reps), sequential_creates=10 if q else 100,
-        creates_per_client=2 if q else 25, quick=q,
+        creates_per_client=2 if q else 25, quick=q, sandbox=a.sandbox,
     )
     return plan, a.out
 

@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 from bench import _api
 from bench._container import container
 from bench._figures import Figure
-from bench._runs import time_baseline, time_run, time_server, write
+from bench._runs import sandbox_floor, time_baseline, time_run, time_server, write
 from bench._server import Server, environment
 from bench.shapes import SHAPES, build
 
@@ -82,7 +82,7 @@ class Bench:
         if self._server is None:
             self._doing("starting conveyor server")
             home = self.scratch / "server-home"
-            self._server = Server(environment(home), self.scratch / "server.log")
+            self._server = Server(environment(home, sandbox=self.plan.sandbox), self.scratch / "server.log")
         return self._server
 
     def _rss_mb(self) -> float:
@@ -103,6 +103,13 @@ class Bench:
         run = Figure(name, "conveyor run", n, "s", floor)
         served = Figure(name, "server", n, "s", floor)
         self.figures += [run, served]
+        # The same graph with each task `true` inside conveyor's own sandbox: how much of
+        # the ratio is the isolation, and how much the engine.
+        argv = sandbox_floor(self.scratch) if shape.kind == "process" and self.plan.sandbox != "none" else None
+        floor_files = write(shape, self.scratch, argv) if argv else None
+        isolated = Figure(name, "server / sandboxed floor", n, "s", "the baseline, each task `true` in bubblewrap")
+        if floor_files is not None:
+            self.figures.append(isolated)
         for rep in range(1, self.plan.reps + 1):
             what = f"{name} N={n} rep {rep}/{self.plan.reps}"
             self._doing(f"{what}: baseline")
@@ -111,8 +118,14 @@ class Bench:
                 fig.baseline.append(b)
                 fig.baseline_tasks.append(b_tasks)
             self._did(f"{what}: baseline {b:.2f} s, {b_tasks} tasks")
+            if floor_files is not None:
+                f, f_tasks = time_baseline(floor_files)
+                isolated.baseline.append(f)
+                isolated.baseline_tasks.append(f_tasks)
+                self.progress.console.print(f"[dim]{what}: sandboxed floor {f:.2f} s, {f_tasks} tasks[/dim]")
             self._doing(f"{what}: conveyor run")
-            t, tasks, self.executor_line = time_run(files, self.scratch, timeout_s=self.plan.timeout_s)
+            t, tasks, self.executor_line = time_run(files, self.scratch, timeout_s=self.plan.timeout_s,
+                                                    sandbox=self.plan.sandbox)
             run.conveyor.append(t)
             run.conveyor_tasks.append(tasks)
             self._did(f"{what}: conveyor run {t:.2f} s, {tasks} tasks")
@@ -120,6 +133,9 @@ class Bench:
             t, tasks, wf = time_server(self.server, shape, self._ticker(f"{what}: server"), self.plan.timeout_s)
             served.conveyor.append(t)
             served.conveyor_tasks.append(tasks)
+            if floor_files is not None:
+                isolated.conveyor.append(t)
+                isolated.conveyor_tasks.append(tasks)
             self._finished[(name, n)] = wf
             self._did(f"{what}: server {t:.2f} s, {tasks} tasks")
         served.extra["server_peak_rss_mb"] = round(self._rss_mb(), 1)

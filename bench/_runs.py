@@ -19,10 +19,10 @@ from pathlib import Path
 
 import yaml
 
-from bench._server import NAMESPACE, ROOT, Server, environment, pods_succeeded
+from bench._server import NAMESPACE, ROOT, Server, bench_path, environment, pods_succeeded
 from bench.shapes import Shape
 
-__all__ = ["Files", "time_baseline", "time_run", "time_server", "write"]
+__all__ = ["Files", "sandbox_floor", "time_baseline", "time_run", "time_server", "write"]
 
 BASELINE = Path(__file__).with_name("baseline.py")
 
@@ -34,12 +34,31 @@ class Files:
         self.manifest, self.graph = manifest, graph
 
 
-def write(shape: Shape, folder: Path) -> Files:
-    stem = folder / f"{shape.name}-{shape.n}"
+def write(shape: Shape, folder: Path, argv: list[str] | None = None) -> Files:
+    """The shape's manifest and its graph for the baseline (whose tasks run `argv`, if given)."""
+    stem = folder / f"{shape.name}-{shape.n}{'-floor' if argv else ''}"
     manifest, graph = stem.with_suffix(".yaml"), stem.with_suffix(".graph.json")
     manifest.write_text(yaml.safe_dump(shape.manifest, sort_keys=False))
-    graph.write_text(json.dumps({"kind": shape.kind, "graph": shape.graph}))
+    graph.write_text(json.dumps({"kind": shape.kind, "graph": shape.graph, **({"argv": argv} if argv else {})}))
     return Files(manifest, graph)
+
+
+def sandbox_floor(scratch: Path) -> list[str] | None:
+    """`true` run in the bubblewrap sandbox conveyor's process executor builds (the same
+    binds, namespaces and options, one shared root), or None when bubblewrap does not work.
+    The isolation's own cost: what no engine on top of it can go below."""
+    import shutil
+
+    from conveyor.executors._sandbox import bwrap_argv, host_layout, make_root
+
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        return None
+    layout = host_layout(bench_path())
+    root = Path(tempfile.mkdtemp(prefix="floor-root-", dir=scratch))
+    make_root(root, layout)
+    argv = bwrap_argv(bwrap, root, layout, ["true"], cwd="/")
+    return argv if subprocess.run(argv, capture_output=True).returncode == 0 else None
 
 
 def _timed(
@@ -62,7 +81,8 @@ def time_baseline(files: Files) -> tuple[float, int]:
 
 
 def time_run(
-    files: Files, scratch: Path, executor: str = "process", timeout_s: float | None = None
+    files: Files, scratch: Path, executor: str = "process", timeout_s: float | None = None,
+    sandbox: str = "auto",
 ) -> tuple[float, int, str]:
     """`conveyor run -q -o name FILE` in a fresh CONVEYOR_HOME: (seconds, tasks run, the
     executor line it printed). `-q -o name`: the live tree and the final one are display,
@@ -71,7 +91,7 @@ def time_run(
 
     home = Path(tempfile.mkdtemp(prefix="home-", dir=scratch))
     cmd = [sys.executable, "-m", "conveyor", "run", "-q", "-o", "name", str(files.manifest)]
-    elapsed, out, err = _timed(cmd, environment(home, executor), timeout_s)
+    elapsed, out, err = _timed(cmd, environment(home, executor, sandbox), timeout_s)
     store = Store.open(home / "conveyor.db")
     try:
         wf = store.get_workflow(NAMESPACE, out.strip().splitlines()[-1])

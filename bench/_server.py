@@ -13,13 +13,13 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-__all__ = ["Server", "environment", "free_port", "pods_succeeded", "rss_kb"]
+__all__ = ["Server", "bench_path", "cpu_s", "environment", "free_port", "pods_succeeded", "rss_kb"]
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMESPACE = "default"
@@ -42,6 +42,14 @@ def rss_kb(pid: int, field: str = "VmHWM") -> int:
     raise RuntimeError(f"/proc/{pid}/status has no {field}")
 
 
+def cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of a live process, and of the children it has reaped."""
+    # After the command name (in parentheses, and free to hold spaces): state, ppid, ...
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return (int(stat[11]) + int(stat[12])) / tick, (int(stat[13]) + int(stat[14])) / tick
+
+
 def pods_succeeded(wf: dict[str, Any]) -> int:
     """How many tasks ran: the workflow's Pod nodes that Succeeded."""
     nodes = (wf.get("status") or {}).get("nodes") or {}
@@ -51,13 +59,14 @@ def pods_succeeded(wf: dict[str, Any]) -> int:
 class Server:
     """One running `conveyor server`; a context manager that stops it on exit."""
 
-    def __init__(self, env: dict[str, str], log_path: Path, *, timeout_s: float = 60) -> None:
+    def __init__(self, env: dict[str, str], log_path: Path, *, timeout_s: float = 60,
+                 args: Sequence[str] = ()) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # Its output goes to a file: a pipe nobody reads would fill up and block the server.
         self._log = log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "conveyor", "server", "--port", str(self.port)],
+            [sys.executable, "-m", "conveyor", "server", "--port", str(self.port), *args],
             cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.log_path = log_path
@@ -142,10 +151,16 @@ class Server:
         self._log.close()
 
 
-def environment(home: Path, executor: str = "process") -> dict[str, str]:
-    """The environment conveyor runs in: a fresh home, the chosen executor, and this
-    interpreter's folder first on PATH, so a script template's `python3` is the very
-    interpreter the baseline's process pool uses (not a version manager's shim)."""
-    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])
+def environment(home: Path, executor: str = "process", sandbox: str = "auto") -> dict[str, str]:
+    """The environment conveyor runs in: a fresh home, the chosen executor and sandbox
+    (CONVEYOR_SANDBOX), and this interpreter's folder first on PATH, so a script
+    template's `python3` is the very interpreter the baseline's process pool uses (not a
+    version manager's shim)."""
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CONVEYOR_", "PIPELINE_"))}
-    return {**keep, "PATH": path, "CONVEYOR_HOME": str(home), "CONVEYOR_EXECUTOR": executor}
+    return {**keep, "PATH": bench_path(), "CONVEYOR_HOME": str(home), "CONVEYOR_EXECUTOR": executor,
+            "CONVEYOR_SANDBOX": sandbox}
+
+
+def bench_path() -> str:
+    """PATH for conveyor's tasks and the sandboxed floor: this interpreter's folder first."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", os.defpath)])

@@ -2,7 +2,9 @@
 
 `python bench/baseline.py GRAPH.json` runs the graph bench wrote there ({"kind": "process" |
 "python", "graph": {task: [tasks it waits for]}}) and prints {"tasks": how many it ran}.
-No persistence, no templating, no isolation: what conveyor is measured against.
+No persistence, no templating, no isolation: what conveyor is measured against. With
+"argv" in the file each process task runs that command instead of `true` (the harness's
+isolation floor: `true` inside the same bubblewrap sandbox conveyor uses).
 """
 
 import json
@@ -17,9 +19,11 @@ from concurrent.futures import (
 )
 from graphlib import TopologicalSorter
 
+ARGV = ["true"]
+
 
 def run_true(_: str) -> None:
-    subprocess.run(["true"], check=True)
+    subprocess.run(ARGV, check=True)
 
 
 def run_python(_: str) -> int:
@@ -29,6 +33,7 @@ def run_python(_: str) -> int:
 def main(path: str) -> None:
     with open(path) as f:
         spec = json.load(f)
+    ARGV[:] = spec.get("argv") or ARGV
     sorter = TopologicalSorter(spec["graph"])
     sorter.prepare()
     python = spec["kind"] == "python"

@@ -117,11 +117,13 @@ def latency_probe() -> dict[str, Any]:
     return _workflow("latency", [{"name": "main", "steps": [[{"name": "s", "template": "stamp"}]]}, probe])
 
 
-def small_workflow() -> dict[str, Any]:
-    """What the create-throughput clients send: one task, created suspended so the figure is
-    the API's (validate, persist, start a runner), not the task load that would follow."""
+def small_workflow(*, suspend: bool = True) -> dict[str, Any]:
+    """One task (`true`). The create-throughput clients send it suspended, so their figure
+    is the API's (validate, persist, start a runner), not the task load that would follow;
+    the load clients (bench/load.py) send it to run."""
     wf = _workflow("small", [{"name": "main", "steps": [[{"name": "s", "template": "true"}]]}, _true_template()])
-    wf["spec"]["suspend"] = True
+    if suspend:
+        wf["spec"]["suspend"] = True
     return wf
 
 

@@ -46,6 +46,16 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "bound on each container's log file: the first and the last half are kept, with a line saying what was cut (0: none)",
     ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
+    "CONVEYOR_WARM_PYTHON": (
+        "true",
+        "process executor: fork `python`/`python3` script tasks from a warm interpreter kept per task root "
+        "and workflow (each task still its own process) instead of starting a fresh one",
+    ),
+    "CONVEYOR_ALLOW_PRIVILEGED": (
+        "false",
+        "let containers whose securityContext asks for privileged: true or capabilities.add have them "
+        "(podman, docker); false: such a workflow is refused at submit, saying so",
+    ),
     "CONVEYOR_SEMAPHORES": (
         "",
         "semaphore limits, e.g. 'my-config/template=2,workflow=3' (ConfigMap/key or database key); unknown ones are 1",
@@ -135,6 +145,9 @@ class Settings:
     #: bound on each container's log file in bytes (head and tail kept, as kubelet's 10Mi default); 0: none
     max_log_bytes: int = 10 * 1024 * 1024
     keep_scratch: bool = False
+    warm_python: bool = True
+    #: containers may be privileged or add capabilities when their securityContext asks
+    allow_privileged: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
     #: standing in for the image's ENTRYPOINT when tasks run as host processes.
     image_entrypoints: Mapping[str, tuple[str, ...]] = field(
@@ -203,6 +216,8 @@ class Settings:
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
             max_log_bytes=_log_cap(_int(env, "CONVEYOR_MAX_LOG_BYTES")),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
+            warm_python=_bool(env, "CONVEYOR_WARM_PYTHON"),
+            allow_privileged=_bool(env, "CONVEYOR_ALLOW_PRIVILEGED"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),
             # an explicit CONVEYOR_NAMESPACE wins; its default does not hide PIPELINE_NS

@@ -34,7 +34,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader
 
-from conveyor.errors import Forbidden, Unauthenticated
+from conveyor.errors import Forbidden, InvalidInput, Unauthenticated
+from conveyor.spec import namespace_problem
 from conveyor.store import ALL_NAMESPACES, TokenInfo
 
 __all__ = ["AUTH_MODES", "READ_ACTIONS", "TOKEN_REQUIRED", "Auth", "AuthContext", "authenticate", "require"]
@@ -94,7 +95,13 @@ def _scope(token: TokenInfo) -> str:
 
 
 def require(ctx: AuthContext, namespace: str | None, action: str) -> None:
-    """Forbidden unless the caller may `action` in `namespace` (None: a cluster-scoped object)."""
+    """Forbidden unless the caller may `action` in `namespace` (None: a cluster-scoped object).
+
+    A namespace that cannot exist (not a DNS label: `..`, `a%2Fb`) is refused first, in
+    every auth mode, so no later step ever puts one in a path.
+    """
+    if namespace is not None and namespace != ALL_NAMESPACES and (problem := namespace_problem(namespace)):
+        raise InvalidInput(problem)
     token = ctx.token
     if token is None:
         return

@@ -60,7 +60,7 @@ def dry_run(options: CreateOptions | None) -> bool:
 async def create_workflow(namespace: str, body: WorkflowCreateRequest, service: ServiceDep, auth: Auth) -> JSONResponse:
     require(auth, namespace, "create")
     dry = body.serverDryRun or dry_run(body.createOptions)
-    return reply(service.create_workflow(namespace, as_workflow(body.workflow), dry_run=dry))
+    return reply(await service.create_workflow_async(namespace, as_workflow(body.workflow), dry_run=dry))
 
 
 @router.get(_BASE, response_model=WorkflowList, summary="List workflows, newest first")

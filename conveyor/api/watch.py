@@ -104,11 +104,14 @@ class WatchHub:
         service.listeners.append(self._on_event)
 
     def _on_event(self, kind: str, wf: dict[str, Any]) -> None:
-        if not self.subscriptions:
+        # Only streams this workflow concerns (it matches, or they know it) get it; the copy
+        # (the runner keeps mutating its workflow object) is taken once, and only if any does.
+        key = _key(wf)
+        concerned = [sub for sub in self.subscriptions if key in sub.seen or sub.filter.matches(wf)]
+        if not concerned:
             return
-        # The runner keeps mutating its workflow object: send a copy taken now.
         snapshot = json.loads(json.dumps(wf))
-        for sub in list(self.subscriptions):
+        for sub in concerned:
             sub.offer(kind, snapshot)
 
     def subscribe(self, flt: ObjectFilter) -> Subscription:

@@ -30,7 +30,8 @@ def read_manifests(path: str, settings: Settings) -> list[dict[str, Any]]:
     # Imported here: conveyor.spec loads Hera's models, which only manifest-reading commands need.
     from conveyor.spec import load_file
 
-    return load_file(path, max_bytes=settings.max_manifest_bytes) if _takes_max(load_file) else load_file(path)
+    # The server's limits on a request body, so a file `conveyor run` takes is one it would take.
+    return load_file(path, max_bytes=settings.max_manifest_bytes, max_values=settings.max_manifest_values)
 
 
 def parse_pairs(pairs: Sequence[str], what: str = "parameter") -> dict[str, str]:
@@ -40,12 +41,6 @@ def parse_pairs(pairs: Sequence[str], what: str = "parameter") -> dict[str, str]
     from conveyor.runtime import parse_parameters
 
     return parse_parameters(list(pairs), what)
-
-
-def _takes_max(fn: Any) -> bool:
-    import inspect
-
-    return "max_bytes" in inspect.signature(fn).parameters
 
 
 class OverlayLookup:

@@ -54,7 +54,8 @@ def run(file: str, parameters: tuple[str, ...], output: str, namespace: str | No
     ns = namespace or settings.namespace
     lookup = OverlayLookup(store, docs, ns)
     prepared = [
-        prepare_workflow(doc, templates=lookup, namespace=ns, parameters=params, entrypoint=entrypoint, source=file)
+        prepare_workflow(doc, templates=lookup, namespace=ns, parameters=params, entrypoint=entrypoint, source=file,
+                         limits=settings)
         for doc in runnable
     ]
     repo = ArtifactRepo(settings.artifact_dir)

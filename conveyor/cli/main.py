@@ -88,7 +88,7 @@ def _register() -> None:
         "logs": "_workflows:logs", "watch": "_workflows:watch", "delete": "_workflows:delete",
         "retry": "_control:retry", "resubmit": "_control:resubmit", "stop": "_control:stop",
         "terminate": "_control:terminate", "suspend": "_control:suspend", "resume": "_control:resume",
-        "template": "_template:template", "cron": "_cron:cron",
+        "template": "_template:template", "cron": "_cron:cron", "export": "_export:export",
     }
 
 

@@ -27,7 +27,14 @@ from conveyor.couler._config import config_defaults, config_workflow
 from conveyor.couler._dag import dag, set_dependencies
 from conveyor.couler._local import LocalSubmitter
 from conveyor.couler._loops import concurrent, map
-from conveyor.couler._outputs import Output, OutputScript, get_step_output
+from conveyor.couler._outputs import (
+    LocalArtifact,
+    Output,
+    OutputArtifact,
+    OutputScript,
+    create_local_artifact,
+    get_step_output,
+)
 from conveyor.couler._pod import (
     ImagePullSecret,
     Toleration,
@@ -51,8 +58,10 @@ __all__ = [
     "ArgoSubmitter",
     "ImagePullPolicy",
     "ImagePullSecret",
+    "LocalArtifact",
     "LocalSubmitter",
     "Output",
+    "OutputArtifact",
     "OutputScript",
     "Toleration",
     "WFStatus",
@@ -63,6 +72,7 @@ __all__ = [
     "concurrent",
     "config_defaults",
     "config_workflow",
+    "create_local_artifact",
     "create_secret",
     "dag",
     "equal",

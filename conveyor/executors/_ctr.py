@@ -20,10 +20,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from conveyor.errors import ConveyorError, ExecutorError
-from conveyor.executors._container import Running
 from conveyor.executors._files import copy_out, place_input, read_parameter
 from conveyor.executors._oci import Bind, container_path
-from conveyor.executors._pod import SCRIPT_PATH, PodTask
+from conveyor.executors._pod import SCRIPT_PATH, PodTask, Started
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
 __all__ = ["OWNER_LABEL", "TASK_LABEL", "WORKFLOW_LABEL", "ContainerTask", "check_key", "fresh_scratch", "pid_alive",
@@ -152,6 +151,8 @@ class ContainerTask(PodTask):
             for c in spec.containers:
                 for mount in c.volume_mounts:
                     name = str(mount.get("name") or "")
+                    if name in (".", ".."):  # submit refuses these; a volume is a folder named after it
+                        raise ConveyorError(f"volume name {name!r} cannot name a folder; use a Kubernetes name")
                     if name and name not in self._volumes:
                         folder = self._scratch / "volumes" / name.replace("/", "_")
                         folder.mkdir(parents=True, exist_ok=True)
@@ -202,7 +203,7 @@ class ContainerTask(PodTask):
 
     # -- OOM, outputs, cleanup -------------------------------------------------------------
 
-    async def _finish(self, name: str, running: Running) -> int:
+    async def _finish(self, name: str, running: Started) -> int:
         code = await super()._finish(name, running)
         if code == 137 and await self._oom_killed(name):
             self._oom.add(name)

@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conveyor.errors import ConveyorError
-from conveyor.executors._container import Running
 from conveyor.executors._ctr import ContainerTask
 from conveyor.executors._dockerio import DockerRunning, archive_out, error_text
 from conveyor.executors._oci import Bind, container_path, cpu_cores, memory_bytes
+from conveyor.executors._pod import Started
+from conveyor.executors._privileges import privileges
 from conveyor.executors.base import ContainerSpec, TaskSpec
 
 if TYPE_CHECKING:
@@ -86,11 +87,24 @@ class DockerTask(ContainerTask):
         if user is not None:
             group = c.security_context.get("runAsGroup")
             kw["user"] = f"{int(str(user))}" + (f":{int(str(group))}" if group is not None else "")
+        granted = privileges(c.security_context, allowed=self._ex.settings.allow_privileged)
+        if granted.privileged:
+            kw["privileged"] = True
+        if granted.cap_add:
+            kw["cap_add"] = list(granted.cap_add)
+        if granted.cap_drop:
+            kw["cap_drop"] = list(granted.cap_drop)
+        if granted.no_new_privileges:
+            kw["security_opt"] = ["no-new-privileges"]
         return kw
 
     async def _start(self, c: ContainerSpec) -> DockerRunning | str:  # type: ignore[override]
         if not c.image:
             return f'container "{c.name}" names no image'
+        try:  # before the image is pulled: a refused container costs nothing
+            privileges(c.security_context, allowed=self._ex.settings.allow_privileged)
+        except ConveyorError as e:
+            return f'container "{c.name}": {e.message}'
         ex = self._ex
         try:
             problem = await ex.ensure_image(c.image, c.pull_policy, self.spec.pull_auths,
@@ -135,7 +149,7 @@ class DockerTask(ContainerTask):
             running.signal(signal.SIGTERM)  # terminate() came while it was starting
         return running
 
-    async def _finish(self, name: str, running: Running) -> int:
+    async def _finish(self, name: str, running: Started) -> int:
         code = await super()._finish(name, running)
         lost = getattr(running, "lost", None)
         if lost and not self._stopping:

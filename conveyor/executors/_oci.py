@@ -106,6 +106,11 @@ class RunOptions:
     network: str = "bridge"
     pod: str | None = None
     pids_limit: int = 4096
+    #: what the securityContext asked and the operator allowed (see _privileges.py)
+    privileged: bool = False
+    cap_add: Sequence[str] = ()
+    cap_drop: Sequence[str] = ()
+    no_new_privileges: bool = False
 
 
 def podman_run_argv(podman: str, o: RunOptions) -> list[str]:
@@ -139,6 +144,14 @@ def podman_run_argv(podman: str, o: RunOptions) -> list[str]:
     if user is not None:
         group = o.security_context.get("runAsGroup")
         argv += ["--user", f"{int(str(user))}" + (f":{int(str(group))}" if group is not None else "")]
+    if o.privileged:
+        argv.append("--privileged")
+    for cap in o.cap_add:
+        argv += ["--cap-add", cap]
+    for cap in o.cap_drop:
+        argv += ["--cap-drop", cap]
+    if o.no_new_privileges:
+        argv += ["--security-opt", "no-new-privileges"]
     if o.command:
         # JSON form: the whole list is the entrypoint, no shell involved
         argv += ["--entrypoint", json.dumps(list(o.command))]

@@ -11,6 +11,7 @@ https://argo-workflows.readthedocs.io/en/latest/walk-through/sidecars/
 from __future__ import annotations
 
 import asyncio
+import logging
 import posixpath
 import signal
 import time
@@ -18,11 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from conveyor.executors._container import Running, container_argv, exit_message, missing_executable
+from conveyor.executors._container import (
+    Running,
+    container_argv,
+    exit_message,
+    find_executable,
+    missing_executable,
+)
 from conveyor.executors._files import copy_out, place_input, read_parameter
 from conveyor.executors._paths import RemapSandbox
 from conveyor.executors._sandbox import Sandbox
 from conveyor.executors._streams import RESULT_LIMIT_BYTES, ResultTail
+from conveyor.executors._warm import WarmRunning, Zygote, interpreter
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
 __all__ = ["SCRIPT_PATH", "PodTask", "ProcessTask"]
@@ -34,6 +42,11 @@ SIDECAR_GRACE_S = 5.0
 _HINT = (
     "(the process executor runs tasks as host processes; install it or use a container executor)"
 )
+
+
+_logger = logging.getLogger(__name__)
+#: a started container: a process of its own, or a child of a warm interpreter
+Started = Running | WarmRunning
 
 
 class _SetupError(Exception):
@@ -59,7 +72,7 @@ class PodTask:
     def __init__(self, spec: TaskSpec) -> None:
         self.spec = spec
         self._codes: dict[str, int | None] = {c.name: None for c in spec.containers}
-        self._running: dict[str, Running] = {}
+        self._running: dict[str, Started] = {}
         self._stopping = False
         self._kill_timer: asyncio.TimerHandle | None = None
         mains = [c.name for c in spec.containers if c.role == "main"]
@@ -71,7 +84,7 @@ class PodTask:
     async def _prepare(self) -> None:
         raise NotImplementedError
 
-    async def _start(self, c: ContainerSpec) -> Running | str:
+    async def _start(self, c: ContainerSpec) -> Started | str:
         raise NotImplementedError
 
     async def _collect(self, result: TaskResult) -> None:
@@ -156,7 +169,7 @@ class PodTask:
                 )
         if self._stopping:
             return TaskResult("Failed", message="terminated")
-        sidecars: dict[str, Running] = {}
+        sidecars: dict[str, Started] = {}
         try:
             for c in by_role["sidecar"]:
                 started = await self._start(c)
@@ -172,7 +185,7 @@ class PodTask:
         await self._collect(result)
         return result
 
-    async def _finish(self, name: str, running: Running) -> int:
+    async def _finish(self, name: str, running: Started) -> int:
         try:
             code = await running.wait()
         finally:
@@ -188,6 +201,13 @@ class PodTask:
 
     async def _run_mains(self, mains: list[ContainerSpec]) -> TaskResult | None:
         """Run the main containers as their dependency graph allows; the first failure, if any."""
+        if len(mains) == 1 and not mains[0].dependencies and not self._stopping:
+            # the usual pod: one main container, awaited directly (no scheduling needed)
+            out = await self._run_one(mains[0])
+            if out.error:
+                return TaskResult("Error", message=out.error)
+            assert out.code is not None
+            return None if out.code == 0 else TaskResult("Failed", exit_code=out.code, message=exit_message(out.code))
         waiting = list(mains)
         ok: dict[str, bool] = {}
         blocked: set[str] = set()
@@ -231,7 +251,7 @@ class PodTask:
             )
         return failure
 
-    async def _stop_sidecars(self, sidecars: dict[str, Running]) -> None:
+    async def _stop_sidecars(self, sidecars: dict[str, Started]) -> None:
         if not sidecars:
             return
         waiters = {asyncio.create_task(self._finish(n, r)): r for n, r in sidecars.items()}
@@ -256,11 +276,14 @@ class ProcessTask(PodTask):
         base_env: dict[str, str],
         entrypoints: dict[str, tuple[str, ...]],
         release: Callable[[], None],
+        warm: Callable[[str], Zygote] | None = None,
     ) -> None:
         self._sb = sandbox
         self._base_env = {**base_env, **sandbox.env}
         self._entrypoints = entrypoints
         self._release = release
+        #: python interpreter path -> the warm interpreter of this task's root (`_warm.py`)
+        self._warm = warm
         super().__init__(spec)
 
     async def _cleanup(self) -> None:
@@ -299,7 +322,7 @@ class ProcessTask(PodTask):
     def _inside(self, place: Path) -> bool:
         return place == self._sb.root or self._sb.root in place.parents
 
-    async def _start(self, c: ContainerSpec) -> Running | str:
+    async def _start(self, c: ContainerSpec) -> Started | str:
         """Start one container; a string says why it could not start."""
         sb = self._sb
         argv = container_argv(c, self._entrypoints)
@@ -332,15 +355,21 @@ class ProcessTask(PodTask):
             return f'failed to start container "{c.name}": {why} {_HINT}'
         full, proc_cwd = sb.wrap(argv, cwd)
         capture = c.role == "main" and c.name == self._result_from
+        log_path = self.spec.log_dir / f"{c.name}.log"
+        running: Running | WarmRunning | None = None
+        if self._warm is not None and c.script_source is not None and interpreter(argv, c.env, sb.rewrite(SCRIPT_PATH)):
+            python = argv[0] if "/" in argv[0] else find_executable(argv[0], env.get("PATH", ""), sb.visible)
+            # inside a sandbox the interpreter works in the task's own path; without one, the host's
+            inner_cwd = cwd if full != argv else str(proc_cwd)
+            try:
+                running = await self._warm(python or argv[0]).start(argv, env, inner_cwd, log_path, capture,
+                                                                     self.spec.max_log_bytes)
+            except OSError as e:  # ConnectionError too: a fresh interpreter then, as without it
+                _logger.warning("warm python interpreter unusable (%s); starting a fresh one", e)
         try:
-            running = await Running.spawn(
-                full,
-                env=env,
-                cwd=proc_cwd,
-                log_path=self.spec.log_dir / f"{c.name}.log",
-                capture=capture,
-                max_log_bytes=self.spec.max_log_bytes,
-            )
+            if running is None:
+                running = await Running.spawn(full, env=env, cwd=proc_cwd, log_path=log_path, capture=capture,
+                                              max_log_bytes=self.spec.max_log_bytes)
         except OSError as e:
             return f'failed to start container "{c.name}": {e.strerror or e}'
         if capture:

@@ -90,8 +90,10 @@ def empty(root: Path, skeleton: Snapshot) -> bool:
 class RootPool:
     """Clean task roots under `<scratch>/.roots-<pid>/N`."""
 
-    def __init__(self, scratch_dir: Path) -> None:
+    def __init__(self, scratch_dir: Path, on_discard: Callable[[Path], None] | None = None) -> None:
         self.scratch_dir = scratch_dir
+        #: told of a root that is deleted instead of reused (what lives in it must go too)
+        self._on_discard = on_discard
         self.folder: Path | None = None  # made with the first root
         self._free: list[Path] = []
         self._skeleton: Snapshot | None = None
@@ -130,6 +132,8 @@ class RootPool:
         if clean and skeleton == self._skeleton:
             self._free.append(root)
         else:
+            if self._on_discard is not None:
+                self._on_discard(root)
             await asyncio.to_thread(shutil.rmtree, root, True)
 
     async def close(self) -> None:

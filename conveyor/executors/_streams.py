@@ -12,10 +12,10 @@ import asyncio
 from collections import deque
 from pathlib import Path
 
-__all__ = ["RESULT_LIMIT_BYTES", "LogSink", "ResultTail", "pump"]
+__all__ = ["CHUNK_BYTES", "RESULT_LIMIT_BYTES", "LineCopier", "LogSink", "ResultTail", "pump"]
 
 RESULT_LIMIT_BYTES = 256 * 1024
-_CHUNK_BYTES = 64 * 1024
+CHUNK_BYTES = 64 * 1024
 
 
 class LogSink:
@@ -120,19 +120,37 @@ class ResultTail:
         return data.decode("utf-8", errors="replace"), cut
 
 
-async def pump(reader: asyncio.StreamReader, sink: LogSink, tail: ResultTail | None = None) -> None:
-    """Copy a pipe to the log as whole lines arrive; feed `tail` with everything."""
-    pending = bytearray()
-    while chunk := await reader.read(_CHUNK_BYTES):
-        if tail is not None:
-            tail.feed(chunk)
+class LineCopier:
+    """Copies one stream's chunks to the log as whole lines arrive (stdout and stderr
+    share the log: a line of one never splits a line of the other); feeds `tail` with everything."""
+
+    def __init__(self, sink: LogSink, tail: ResultTail | None = None) -> None:
+        self._sink = sink
+        self._tail = tail
+        self._pending = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        if self._tail is not None:
+            self._tail.feed(chunk)
+        pending = self._pending
         pending += chunk
         cut = pending.rfind(b"\n")
         if cut >= 0:
-            sink.write(pending[: cut + 1])
+            self._sink.write(pending[: cut + 1])
             del pending[: cut + 1]
-        elif len(pending) >= _CHUNK_BYTES:
-            sink.write(pending)  # a very long line: don't hold it all
+        elif len(pending) >= CHUNK_BYTES:
+            self._sink.write(pending)  # a very long line: don't hold it all
             pending.clear()
-    if pending:
-        sink.write(pending)
+
+    def end(self) -> None:
+        if self._pending:
+            self._sink.write(self._pending)
+            self._pending.clear()
+
+
+async def pump(reader: asyncio.StreamReader, sink: LogSink, tail: ResultTail | None = None) -> None:
+    """Copy a pipe to the log as whole lines arrive; feed `tail` with everything."""
+    lines = LineCopier(sink, tail)
+    while chunk := await reader.read(CHUNK_BYTES):
+        lines.feed(chunk)
+    lines.end()

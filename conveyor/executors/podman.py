@@ -40,6 +40,8 @@ from conveyor.executors._ctr import (
     track,
 )
 from conveyor.executors._oci import RunOptions, podman_run_argv
+from conveyor.executors._pod import Started
+from conveyor.executors._privileges import privileges
 from conveyor.executors._pulls import ImagePulls
 from conveyor.executors._registry import insecure, private_authfile, pull_failure
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
@@ -109,6 +111,10 @@ class PodmanTask(ContainerTask):
     async def _start(self, c: ContainerSpec) -> Running | str:
         if not c.image:
             return f'container "{c.name}" names no image'
+        try:  # before the image is pulled: a refused container costs nothing
+            granted = privileges(c.security_context, allowed=self._ex.settings.allow_privileged)
+        except ConveyorError as e:
+            return f'container "{c.name}": {e.message}'
         try:
             pulled = await self._ex.ensure_image(c.image, c.pull_policy, self.spec.pull_auths,
                                                  self.spec.missing_pull_secrets)
@@ -129,6 +135,8 @@ class PodmanTask(ContainerTask):
                 name=name, image=c.image, command=c.command, args=args, env=c.env, working_dir=c.working_dir,
                 binds=binds, labels=self._labels(), resources=c.resources, security_context=c.security_context,
                 network=self._ex.network, pod=self._pod, pids_limit=self._ex.pids_limit,
+                privileged=granted.privileged, cap_add=granted.cap_add, cap_drop=granted.cap_drop,
+                no_new_privileges=granted.no_new_privileges,
             ))
         except ConveyorError as e:
             return f'container "{c.name}": {e.message}'
@@ -147,7 +155,7 @@ class PodmanTask(ContainerTask):
             self._signal_all(signal.SIGTERM)
         return running
 
-    async def _finish(self, name: str, running: Running) -> int:
+    async def _finish(self, name: str, running: Started) -> int:
         code = await super()._finish(name, running)
         if code != 0 and not self._stopping:
             why = await self._runtime_failure(name, code)

@@ -33,6 +33,7 @@ from conveyor.executors._sandbox import (
     host_layout,
     make_root,
 )
+from conveyor.executors._warm import WarmPython
 from conveyor.executors.base import TaskSpec
 
 __all__ = ["ProcessExecutor", "ProcessTask", "SandboxMode"]
@@ -64,6 +65,7 @@ class ProcessExecutor:
         self._lock: asyncio.Lock | None = None
         self._tasks: set[ProcessTask] = set()
         self._roots: RootPool | None = None
+        self._warm = WarmPython() if settings.warm_python else None
 
     async def sandbox_mode(self) -> SandboxMode:
         """Either `bwrap` or `none`; probes bubblewrap once (`bwrap ... true`) and remembers."""
@@ -114,12 +116,17 @@ class ProcessExecutor:
         else:
             keep = [dest for _, dest in layout.binds] + [link for link, _ in layout.symlinks]
             sandbox = RemapSandbox(root, named_paths(spec), keep)
+        warm = None
+        if self._warm is not None and not self.settings.keep_scratch:
+            warm = functools.partial(self._warm.get, root, owner=(spec.namespace, spec.workflow),
+                                     wrap=functools.partial(sandbox.wrap, cwd="/"))
         task = ProcessTask(
             spec,
             sandbox,
             base_env={"PATH": path_env, "LANG": os.environ.get("LANG") or "C.UTF-8"},
             entrypoints=dict(self.settings.image_entrypoints),
             release=release,
+            warm=warm,
         )
         self._tasks.add(task)
         task.on_done(lambda: self._tasks.discard(task))
@@ -136,7 +143,7 @@ class ProcessExecutor:
             root.mkdir(parents=True)
             return root, lambda: None
         if self._roots is None:
-            self._roots = RootPool(self.settings.scratch_dir)
+            self._roots = RootPool(self.settings.scratch_dir, on_discard=self._warm.drop if self._warm else None)
         make = functools.partial(make_root, layout=layout) if mode == "bwrap" else RemapSandbox.skeleton
         root = self._roots.acquire(make)
         pool = self._roots
@@ -145,6 +152,8 @@ class ProcessExecutor:
     async def close(self) -> None:
         """Stop every task still running (SIGTERM, SIGKILL a few seconds later), then remove their roots."""
         await asyncio.gather(*(t.terminate(grace_s=3.0) for t in list(self._tasks)))
+        if self._warm is not None:
+            await asyncio.to_thread(self._warm.close)
         if self._roots is not None:
             await self._roots.close()
 

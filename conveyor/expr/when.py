@@ -51,7 +51,8 @@ _TIGHTER = {
     "in": 3,
 }
 _TIGHTER.update({"+": 4, "-": 4, "*": 5, "/": 5, "%": 5, "**": 6})
-_MAX_DEPTH = 100
+_MAX_DEPTH = 100  # parentheses (each one a nested ternary); lint refuses deeper ones (conveyor.spec._when)
+_MAX_PREFIXES = 100  # `!` and `-` in a row (evaluating them recurses)
 
 
 def evaluate_when(condition: str) -> bool:
@@ -164,10 +165,19 @@ class _Parser:
         return left
 
     def prefix(self) -> tuple[Any, ...]:
-        op = self.peek()
-        if op in ("!", "-"):
+        # A run of `!` and `-` is read in a loop, not by recursion: any length is fine.
+        ops: list[str] = []
+        while (op := self.peek()) in ("!", "-"):
             self.take()
-            return ("neg" if op == "-" else "not", self.prefix())
+            ops.append("neg" if op == "-" else "not")
+            if len(ops) > _MAX_PREFIXES:
+                raise ExprFault(f"more than {_MAX_PREFIXES} `!` or `-` in a row")
+        node = self.operand()
+        for op in reversed(ops):
+            node = (op, node)
+        return node
+
+    def operand(self) -> tuple[Any, ...]:
         kind, value = self.take()
         if kind == "val":
             return ("val", value)

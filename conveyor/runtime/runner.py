@@ -100,6 +100,8 @@ class WorkflowRunner:
         self._persist_every_s = _PERSIST_EVERY_S
         self._dirty = False
         self.killed: set[str] = set()
+        #: (node id, container, log path) of tasks that ended, indexed with the next events
+        self._logs: list[tuple[str, str, str]] = []
 
     def _replay(self) -> None:
         """Rebuild the machine from the stored events (their actions were carried out
@@ -130,7 +132,8 @@ class WorkflowRunner:
                 # Durable before applied. The fsync runs in a worker thread so the loop
                 # meanwhile notices more task exits: they make the next batch, one fsync for many.
                 stamped = [{**e, "at": time.time()} for e in batch]
-                await asyncio.to_thread(self.store.append_events, self.namespace, self.name, stamped)
+                logs, self._logs = self._logs, []
+                await asyncio.to_thread(self.store.append_events, self.namespace, self.name, stamped, logs)
                 for event in batch:
                     for action in self.machine.apply(event, time.time()):
                         self._act(action)
@@ -198,8 +201,8 @@ class WorkflowRunner:
                     await handle.terminate()
                 result = await handle.wait()
                 artifacts = await store_outputs(self.repo, plan, result)
-                for log in sorted(spec.log_dir.glob("*.log")) if spec.log_dir.is_dir() else []:
-                    self.store.add_log(self.namespace, self.name, node_id, log.stem, str(log))
+                if spec.log_dir.is_dir():
+                    self._logs += [(node_id, log.stem, str(log)) for log in sorted(spec.log_dir.glob("*.log"))]
             except ConveyorError as exc:
                 result, artifacts = TaskResult(phase="Error", message=str(exc)), {}
             except OSError as exc:
@@ -221,8 +224,8 @@ class WorkflowRunner:
             self._write_status()
         finally:
             # A status write costs time in proportion to the nodes; keep it to about a
-            # fifth of the run however large the workflow grows (the events are the record).
-            self._persist_every_s = max(_PERSIST_EVERY_S, 4 * (time.monotonic() - now))
+            # tenth of the run however large the workflow grows (the events are the record).
+            self._persist_every_s = max(_PERSIST_EVERY_S, 9 * (time.monotonic() - now))
 
     def _write_status(self) -> None:
         status = self.machine.status()
@@ -253,4 +256,8 @@ class WorkflowRunner:
                 await handle.terminate()
         if self.tasks:
             await asyncio.gather(*self.tasks, return_exceptions=True)
+        if self._logs:  # tasks that ended after the last batch (killed at the end, or on shutdown)
+            logs, self._logs = self._logs, []
+            with contextlib.suppress(ConveyorError):
+                self.store.append_events(self.namespace, self.name, [], logs)
         self._persist(force=True)

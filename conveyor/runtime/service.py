@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import shutil
+import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,7 +27,7 @@ from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.runtime.prepare import prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner, driver_alive
-from conveyor.runtime.ttl import expired
+from conveyor.runtime.ttl import expired, sweep_pause_s
 from conveyor.spec import validate
 from conveyor.store import ArtifactRepo, Store
 
@@ -55,6 +56,9 @@ class Service:
         #: told when a CronWorkflow is created, changed or deleted (the cron ticker's notify)
         self.on_cron_change: Callable[[], None] = lambda: None
         self._ttl_sweeper: asyncio.Task[None] | None = None
+        #: creates waiting for the next shared commit (`create_workflow_async`)
+        self._creates: list[tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[dict[str, Any]]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> list[str]:
@@ -101,6 +105,52 @@ class Service:
         parameters: Mapping[str, str] | None = None,
         entrypoint: str | None = None,
     ) -> dict[str, Any]:
+        wf, resolved = self._store_new(namespace, manifest, dry_run, parameters, entrypoint)
+        if not dry_run:
+            self._start_new(wf, resolved)
+        return wf
+
+    async def create_workflow_async(self, namespace: str, manifest: Mapping[str, Any], *,
+                                    dry_run: bool = False) -> dict[str, Any]:
+        """`create_workflow` for the API: the checks and the fsynced insert run in a worker
+        thread, so the server goes on answering other requests meanwhile."""
+        wf, resolved = await asyncio.to_thread(self._store_new, namespace, manifest, True, None, None)
+        if dry_run:
+            return wf
+        # Creates that arrive while a commit is on disk share the next one: one fsync for
+        # many, each still answered only once its workflow is stored.
+        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._creates.append((wf, resolved, done))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.ensure_future(self._commit_creates())
+        return await done
+
+    async def _commit_creates(self) -> None:
+        # A stored workflow is started here, not by its caller: a client that hangs up
+        # mid-request leaves a workflow that runs, never one stored and forgotten.
+        while self._creates:
+            batch, self._creates = self._creates, []
+            try:
+                results = await asyncio.to_thread(self.store.create_workflows, [wf for wf, _, _ in batch])
+            except Exception as exc:  # the store failed them all (disk full, ...): each caller hears why
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, resolved, done), (stored, error) in zip(batch, results, strict=True):
+                if error is None:
+                    self._start_new(stored, resolved)
+                if done.done():
+                    continue  # its caller went away
+                if error is None:
+                    done.set_result(stored)
+                else:
+                    done.set_exception(error)
+
+    def _store_new(self, namespace: str, manifest: Mapping[str, Any], dry_run: bool,
+                   parameters: Mapping[str, str] | None, entrypoint: str | None,
+                   ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """Check and resolve a new workflow and, unless a dry run, store it (thread-safe: touches no runner)."""
         meta = manifest.get("metadata") or {}
         if meta.get("namespace") and meta["namespace"] != namespace:
             raise InvalidInput(
@@ -110,12 +160,13 @@ class Service:
             manifest, templates=self.store, namespace=namespace, parameters=parameters, entrypoint=entrypoint,
             limits=self.settings,
         )
-        if dry_run:
-            return wf
-        self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        if not dry_run:
+            self.store.create_workflow(wf)  # committed before the call answers; AlreadyExists if taken
+        return wf, resolved
+
+    def _start_new(self, wf: dict[str, Any], resolved: dict[str, Any] | None) -> None:
         self._publish("ADDED", wf)
         self._run(wf, resolved, recover=False)
-        return wf
 
     def lint_workflow(self, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
@@ -335,26 +386,33 @@ class Service:
     async def _sweep_ttl(self) -> None:
         """Delete finished workflows whose ttlStrategy has run out, every TTL_SWEEP_EVERY_S.
 
+        Finding them reads every finished workflow, so its cost grows with the history
+        kept (150 ms for 3,000 one-task workflows): it runs in a worker thread, off the
+        event loop, and the pause after a costly sweep grows (`sweep_pause_s`).
         podGC needs no counterpart here: a task's process or container is gone
         when the task ends, so there are no pods left to collect.
         """
+        pause = TTL_SWEEP_EVERY_S
         while True:
-            await asyncio.sleep(TTL_SWEEP_EVERY_S)
+            await asyncio.sleep(pause)
+            started = time.monotonic()
             try:
-                self._expire_due(datetime.now(UTC))
+                for wf in await asyncio.to_thread(self._due, datetime.now(UTC)):
+                    if (wf["metadata"]["namespace"], wf["metadata"]["name"]) not in self.runners:
+                        self._expire(wf)
             except Exception:  # one bad sweep must not end the loop
                 _log.exception("the ttlStrategy sweep failed")
+            pause = sweep_pause_s(time.monotonic() - started, TTL_SWEEP_EVERY_S)
 
-    def _expire_due(self, now: datetime) -> None:
+    def _due(self, now: datetime) -> list[dict[str, Any]]:
+        """The finished workflows whose ttlStrategy has run out at `now` (read only: any thread)."""
+        due: list[dict[str, Any]] = []
         token: str | None = None
         while True:
             items, token = self.store.list_workflows(phases=list(DONE_PHASES), limit=500, continue_token=token)
-            for wf in items:
-                meta = wf["metadata"]
-                if expired(wf, now) and (meta["namespace"], meta["name"]) not in self.runners:
-                    self._expire(wf)
+            due += [wf for wf in items if expired(wf, now)]
             if not token:
-                return
+                return due
 
     def _expire(self, wf: dict[str, Any]) -> None:
         """Remove `wf` from the live list with its artifacts and logs; the archive keeps it."""

@@ -39,6 +39,10 @@ def _env(container: Mapping[str, Any], secrets: SecretResolver | None) -> dict[s
 
 
 def _container(c: Mapping[str, Any], name: str, role: str, secrets: SecretResolver | None = None) -> ContainerSpec:
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name or name in (".", ".."):
+        # submit refuses these (conveyor.spec._containers); a log file is named after the container
+        raise ConveyorError(f"container name {name!r} cannot name a file; use a Kubernetes name "
+                            "(lowercase letters, digits and '-')")
     return ContainerSpec(
         name=name,
         role=role,  # type: ignore[arg-type]

@@ -13,9 +13,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["expired", "ttl_seconds"]
+__all__ = ["SWEEP_SHARE", "expired", "sweep_pause_s", "ttl_seconds"]
 
 _FAILED = ("Failed", "Error")
+#: the most of the server's time the sweep may take: it reads every finished workflow
+SWEEP_SHARE = 0.05
 
 
 def _strategy(wf: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -55,3 +57,10 @@ def expired(wf: Mapping[str, Any], now: datetime) -> bool:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
     return now >= at + timedelta(seconds=seconds)
+
+
+def sweep_pause_s(cost_s: float, every_s: float) -> float:
+    """Seconds to wait before the next sweep: `every_s`, or longer after a sweep that cost
+    more than SWEEP_SHARE of that, so that a long history slows deletions down (by seconds)
+    instead of taking the server's time."""
+    return max(every_s, cost_s / SWEEP_SHARE)

@@ -8,6 +8,7 @@ The public API the engine, store and CLI use:
 - `validate`: normalize + lint, raising `ManifestError` when anything is wrong;
 - `Limits`, `MAX_DEPTH`, `nesting_problem`: what a manifest must stay within
   (nesting, items per loop, nodes per workflow);
+- `namespace_problem`: why a namespace name cannot exist (the API checks paths with it);
 - `resolve_workflow`: merge `workflowTemplateRef`, copy `templateRef` targets
   in, apply `templateDefaults`.
 
@@ -30,6 +31,7 @@ from conveyor.spec._limits import (
 from conveyor.spec._lint import API_VERSION, KINDS, lint, lint_normalized
 from conveyor.spec._load import load_documents, load_file
 from conveyor.spec._lookup import InMemoryTemplates, TemplateLookup
+from conveyor.spec._names import namespace_problem
 from conveyor.spec._normalize import normalize
 from conveyor.spec._resolve import resolve_workflow, resolved_template_name
 
@@ -45,6 +47,7 @@ __all__ = [
     "lint",
     "load_documents",
     "load_file",
+    "namespace_problem",
     "nesting_problem",
     "normalize",
     "resolve_workflow",

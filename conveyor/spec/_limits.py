@@ -9,6 +9,7 @@ any object that carries them, `conveyor.config.Settings` included.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,6 +18,7 @@ __all__ = [
     "ExpansionLimits",
     "Limits",
     "MAX_DEPTH",
+    "levels",
     "nesting_problem",
     "too_deep",
 ]
@@ -52,21 +54,27 @@ def too_deep(what: str = "the document") -> str:
     )
 
 
-def nesting_problem(data: Any, what: str = "the document") -> str | None:
-    """A message when `data` nests deeper than MAX_DEPTH, else None.
+def levels(data: Any) -> Iterator[list[Any]]:
+    """The values of `data` level by level: [data], then its children, and so on.
 
-    Iterative and level by level (one list append per value, no recursion), so it
-    is quick on wide documents and safe on any as deep as a JSON decoder allowed.
+    Iterative (one list append per value, no recursion), so it is quick on wide
+    documents and safe on any as deep as a JSON decoder allowed.
     """
     level = [data]
-    for _ in range(MAX_DEPTH):
+    while level:
+        yield level
         below: list[Any] = []
         for node in level:
             if isinstance(node, dict):
                 below.extend(node.values())
             elif isinstance(node, list):
                 below.extend(node)
-        if not below:
-            return None
         level = below
-    return too_deep(what) if any(isinstance(n, (dict, list)) for n in level) else None
+
+
+def nesting_problem(data: Any, what: str = "the document") -> str | None:
+    """A message when `data` nests deeper than MAX_DEPTH, else None."""
+    for depth, level in enumerate(levels(data)):
+        if depth == MAX_DEPTH:
+            return too_deep(what) if any(isinstance(n, (dict, list)) for n in level) else None
+    return None

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conveyor.errors import ManifestError, Problem
+from conveyor.spec._containers import check_volume_names
 from conveyor.spec._context import LintContext, names_list
 from conveyor.spec._expansion import check_expansion
 from conveyor.spec._limits import DEFAULT_LIMITS, ExpansionLimits
@@ -30,6 +31,7 @@ from conveyor.spec._names import (
     object_name_problem,
 )
 from conveyor.spec._normalize import normalize
+from conveyor.spec._numbers import number_problems
 from conveyor.spec._params import check_arguments, check_supplied
 from conveyor.spec._shape import as_dict, as_list, as_str, is_templated
 from conveyor.spec._structure import structural_problems
@@ -73,8 +75,13 @@ def lint_normalized(
 ) -> list[Problem]:
     """lint() for a manifest normalize() has already returned (saves a copy on submit)."""
     problems: list[Problem] = []
+    _guarded(problems, "the manifest's numbers", lambda: problems.extend(number_problems(doc)))
+    # A bad number is named once: the model's "expected a string, got NaN" at its place adds nothing.
+    named = {p.path for p in problems}
     _guarded(
-        problems, "the manifest's structure", lambda: problems.extend(structural_problems(doc))
+        problems,
+        "the manifest's structure",
+        lambda: problems.extend(p for p in structural_problems(doc) if p.path not in named),
     )
     _guarded(problems, "the manifest", lambda: _check_manifest(problems, doc, templates, limits))
     return problems
@@ -193,6 +200,7 @@ def _check_spec(ctx: LintContext, spec: dict[str, Any], path: str) -> None:
         if isinstance(name, str) and name and name not in ctx.templates:
             ctx.templates[name] = tmpl
     ctx.defaults = as_dict(spec.get("templateDefaults"))
+    check_volume_names(ctx, spec.get("volumes"), f"{path}.volumes")
     ref_spec = _check_workflow_template_ref(ctx, spec, path, bool(templates))
     uses_ref = spec.get("workflowTemplateRef") is not None
     entrypoint = spec.get("entrypoint")

@@ -82,6 +82,16 @@ def namespace_problem(namespace: str) -> str | None:
     return None
 
 
+def dns_label_problem(what: str, name: str) -> str | None:
+    """Container and volume names: Kubernetes DNS labels (they also name files and folders here)."""
+    if len(name) > MAX_OBJECT_NAME or not _LABEL.match(name):
+        return (
+            f"{what} name {name!r} is not valid: use at most 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit (Kubernetes' rule for it)"
+        )
+    return None
+
+
 def field_name_problem(what: str, name: str) -> str | None:
     """For template, step and task names."""
     if len(name) > _MAX_FIELD_NAME:

@@ -20,6 +20,7 @@ as written: it has no meaning on one machine.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from conveyor.errors import ManifestError, Problem
@@ -44,7 +45,7 @@ def any_string(value: Any) -> Any:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, float):
+    if isinstance(value, float) and math.isfinite(value):  # NaN and infinity stay, for lint to refuse
         # Go prints 1.0 as "1" and 0.5 as "0.5".
         return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
     return value

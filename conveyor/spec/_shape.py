@@ -23,6 +23,7 @@ __all__ = [
     "as_str",
     "item_keys",
     "path_of",
+    "template_containers",
     "template_types",
     "iter_template_holders",
     "Holder",
@@ -149,3 +150,20 @@ def iter_template_holders(template: dict[str, Any], path: str) -> Iterator[Holde
                 yield Holder(
                     hook, f"{node_path}.hooks.{name}", "hook", f"the {name!r} hook of {label}", name
                 )
+
+
+def template_containers(tmpl: dict[str, Any], path: str) -> Iterator[tuple[dict[str, Any], str, str]]:
+    """(container, its path, its name) for every container a template runs; the main one is "main".
+
+    Argo names a container or script template's container "main" whatever it says.
+    """
+    for field in ("container", "script"):
+        if isinstance(tmpl.get(field), dict):
+            yield tmpl[field], f"{path}.{field}", "main"
+    groups = [("initContainers", as_list(tmpl.get("initContainers"))), ("sidecars", as_list(tmpl.get("sidecars"))),
+              ("containerSet.containers", as_list(as_dict(tmpl.get("containerSet")).get("containers")))]
+    for field, items in groups:
+        keys = item_keys(items)
+        for i, c in enumerate(items):
+            if isinstance(c, dict):
+                yield c, f"{path}.{field}[{keys[i]}]", as_str(c.get("name")) or "?"

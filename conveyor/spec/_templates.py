@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from conveyor.spec._containers import check_container_names
 from conveyor.spec._context import LintContext, names_list
 from conveyor.spec._dag import LOOP_FIELDS, check_dag
 from conveyor.spec._expansion import int_or_none, literal_loop_size
@@ -20,6 +21,7 @@ from conveyor.spec._params import (
     check_supplied,
     param_names,
 )
+from conveyor.spec._privileged import check_privileges
 from conveyor.spec._shape import (
     LEAF_TYPES,
     RUNNABLE_TYPES,
@@ -31,6 +33,7 @@ from conveyor.spec._shape import (
     iter_template_holders,
     template_types,
 )
+from conveyor.spec._when import when_problem
 
 __all__ = ["check_templates", "check_holder_target"]
 
@@ -84,6 +87,8 @@ def check_template(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
                 f"conveyor runs {_RUNNABLE_LIST} templates",
             )
     _check_fields(ctx, tmpl, path, name, ttype)
+    check_privileges(ctx, tmpl, path)
+    check_container_names(ctx, tmpl, path)
     check_io(ctx, tmpl, path, ttype)
     extra = param_names(as_dict(ctx.defaults.get("inputs")).get("parameters"))
     if ttype == "steps":
@@ -102,6 +107,9 @@ def check_template(ctx: LintContext, tmpl: dict[str, Any], path: str) -> None:
                 ctx.add(hpath, f"{label} has no `expression`; every hook but `exit` needs one")
             continue
         _check_loops(ctx, holder, hpath, label)
+        when = holder.get("when")
+        if isinstance(when, str) and (problem := when_problem(when)):
+            ctx.add(f"{hpath}.when", f"the `when` of {label}: {problem}")
         check_arguments(ctx, holder.get("arguments"), f"{hpath}.arguments", allow_empty=False)
         on_exit = holder.get("onExit")
         if isinstance(on_exit, str) and on_exit and not is_templated(on_exit):

@@ -15,6 +15,7 @@ See https://yaml.org/spec/1.1/ and https://argo-workflows.readthedocs.io/en/late
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import yaml
@@ -99,8 +100,10 @@ def _at(event: Any) -> str:
 class _Builder:
     """Turns one document's events into Python data, counting nodes as it goes."""
 
-    def __init__(self, parser: Any) -> None:
+    def __init__(self, parser: Any, max_values: int | None = None) -> None:
         self.parser = parser
+        self.max_values = max_values
+        self.values = 0  # scalars (keys too), collections and aliases, as written
         self.stack: list[_Frame] = []
         # anchor -> (value, expanded size, height); None while its node is still open
         self.anchors: dict[str, tuple[Any, int, int] | None] = {}
@@ -111,10 +114,12 @@ class _Builder:
         while True:
             event = self.parser.get_event()
             if isinstance(event, ScalarEvent):
+                self._value(1, event)
                 self._add(self._scalar(event), 1, 0, event)
             elif isinstance(event, AliasEvent):
                 self._alias(event)
             elif isinstance(event, (MappingStartEvent, SequenceStartEvent)):
+                self._value(1, event)
                 self._start(event)
             elif isinstance(event, (MappingEndEvent, SequenceEndEvent)):
                 self._finish(self.stack.pop(), event)
@@ -165,8 +170,18 @@ class _Builder:
                 f"the alias *{event.anchor} at {_at(event)} makes the document nest deeper "
                 f"than {MAX_DEPTH} levels"
             )
-        self._count(size, event)
+        self._count(size, event)  # aliases have their own bound (MAX_EXPANDED_NODES)
+        self._value(1, event)
         self._add(value, size, height, event)
+
+    def _value(self, count: int, event: Any) -> None:
+        self.values += count
+        if self.max_values is not None and self.values > self.max_values:
+            raise _Refused(
+                f"the document holds more than {self.max_values:,} values (mappings, lists, keys and "
+                f"scalars; passed near {_at(event)}), the limit CONVEYOR_MAX_MANIFEST_VALUES sets; split "
+                "the manifest, pass big data as artifacts, or raise the limit"
+            )
 
     def _count(self, count: int, event: Any) -> None:
         self.expanded += count
@@ -240,7 +255,7 @@ class _Builder:
         if tag in (_BOOL, _INT, _FLOAT):
             construct = self.parser.yaml_constructors[tag]
             try:
-                return construct(self.parser, ScalarNode(tag, event.value))
+                value = construct(self.parser, ScalarNode(tag, event.value))
             except (ValueError, IndexError, KeyError):
                 # An explicit tag on text that is not of that type (`!!int abc`,
                 # `!!bool maybe`), or an integer too long for Python to convert.
@@ -250,13 +265,24 @@ class _Builder:
                     f"the value {shown!r} at {_at(event)} is not a valid {kind} ({_tag(tag)}); "
                     "fix it, or quote it to keep it as text"
                 ) from None
+            if isinstance(value, float) and not math.isfinite(value):
+                # JSON has no spelling for it, so Argo's YAML-to-JSON step refuses the manifest.
+                raise _Refused(
+                    f"the value {event.value} at {_at(event)} is not a finite number, and JSON (so "
+                    f"Argo's API) cannot carry NaN or infinity; quote it ('{event.value}') to keep it "
+                    "as text, or use a finite number"
+                )
+            return value
         raise _Refused(
             f"the YAML tag {_tag(tag)} at {_at(event)} is not supported in manifests; remove it"
         )
 
 
-def parse_yaml(text: str) -> list[tuple[int, Any]]:
-    """(first line, data) of every document; raises ManifestError when unreadable."""
+def parse_yaml(text: str, max_values: int | None = None) -> list[tuple[int, Any]]:
+    """(first line, data) of every document; raises ManifestError when unreadable.
+
+    `max_values` bounds the values of each document, counted as it is built.
+    """
     parser = _Parser(text)
     docs: list[tuple[int, Any]] = []
     try:
@@ -266,7 +292,7 @@ def parse_yaml(text: str) -> list[tuple[int, Any]]:
                 break
             if isinstance(event, DocumentStartEvent):
                 line = event.start_mark.line + 1 if event.start_mark is not None else 1
-                builder = _Builder(parser)
+                builder = _Builder(parser, max_values)
                 data = builder.document()
                 # Aliases share objects; copy so that changing one place never changes another.
                 docs.append((line, clone(data) if builder.expanded else data))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +38,15 @@ from conveyor.store.tokens import TokenStore
 
 __all__ = ["Store"]
 
+#: how often, at most, the request queue is checked for being empty (see take_requests)
+_REQUESTS_CHECK_S = 0.1
+
+#: index one log file; adding the same (node, container) again replaces its path
+_ADD_LOG = (
+    "INSERT INTO logs (namespace, workflow, node_id, container, path) VALUES (?, ?, ?, ?, ?)"
+    " ON CONFLICT (namespace, workflow, node_id, container) DO UPDATE SET path = excluded.path"
+)
+
 _WORKFLOWS = "workflows.argoproj.io"
 
 
@@ -54,6 +64,8 @@ class Store(TokenStore, ArchiveStore, SecretStore):
 
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._requests_checked = float("-inf")  # when the request queue was last seen (empty or not)
+        self._requests_pending = False
 
     @classmethod
     def open(cls, path: Path) -> Store:
@@ -89,29 +101,38 @@ class Store(TokenStore, ArchiveStore, SecretStore):
     # -- workflows ---------------------------------------------------------
 
     def create_workflow(self, wf: dict[str, Any]) -> dict[str, Any]:
-        stored = _copy(wf, "workflow")
-        row = workflow_row(stored)
-        try:
-            with self._db.write(durable=True) as conn:
-                conn.execute(
-                    "INSERT INTO workflows"
-                    " (namespace, name, uid, phase, created_at, finished_at, labels, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        row.namespace,
-                        row.name,
-                        row.uid,
-                        row.phase,
-                        row.created_at,
-                        row.finished_at,
-                        dump(row.labels, "labels"),
-                        row.body,
-                    ),
-                )
-                self._put_labels(conn, row)
-        except sqlite3.IntegrityError:
-            raise AlreadyExists(f'{_WORKFLOWS} "{row.name}" already exists') from None
+        """Store a new workflow (fsynced) and return the stored copy; AlreadyExists if its name is taken."""
+        stored, error = self.create_workflows([wf])[0]
+        if error is not None:
+            raise error
         return stored
+
+    def create_workflows(self, wfs: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], AlreadyExists | None]]:
+        """Store new workflows in one fsynced transaction (one disk flush for all: the
+        server gathers the creates that arrive together); per workflow, its stored copy
+        and None, or the AlreadyExists that refused it (the others are stored all the same)."""
+        stored = [_copy(wf, "workflow") for wf in wfs]
+        out: list[tuple[dict[str, Any], AlreadyExists | None]] = []
+        with self._db.write(durable=True) as conn:
+            for copy in stored:
+                row = workflow_row(copy)
+                conn.execute("SAVEPOINT one")
+                try:
+                    conn.execute(
+                        "INSERT INTO workflows"
+                        " (namespace, name, uid, phase, created_at, finished_at, labels, body)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (row.namespace, row.name, row.uid, row.phase, row.created_at, row.finished_at,
+                         dump(row.labels, "labels"), row.body),
+                    )
+                    self._put_labels(conn, row)
+                except sqlite3.IntegrityError:
+                    conn.execute("ROLLBACK TO one")
+                    out.append((copy, AlreadyExists(f'{_WORKFLOWS} "{row.name}" already exists')))
+                else:
+                    out.append((copy, None))
+                conn.execute("RELEASE one")
+        return out
 
     def update_workflow(self, wf: dict[str, Any]) -> None:
         self.update_workflows([wf])
@@ -199,16 +220,22 @@ class Store(TokenStore, ArchiveStore, SecretStore):
 
     # -- events ------------------------------------------------------------
 
-    def append_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]]) -> None:
-        """Append in one fsynced transaction; NotFound if the workflow does not exist."""
+    def append_events(self, namespace: str, name: str, events: Sequence[dict[str, Any]],
+                      logs: Sequence[tuple[str, str, str]] = ()) -> None:
+        """Append in one fsynced transaction; NotFound if the workflow does not exist.
+
+        `logs` (node id, container, path) are indexed in the same transaction, as
+        `add_log` does: a task's logs become known together with its result."""
         bodies = [(namespace, name, dump(e, f"event for {namespace}/{name}")) for e in events]
-        if not bodies:
+        if not bodies and not logs:
             return
         try:
             with self._db.write(durable=True) as conn:
                 conn.executemany(
                     "INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies
                 )
+                if logs:
+                    conn.executemany(_ADD_LOG, [(namespace, name, n, c, str(p)) for n, c, p in logs])
         except sqlite3.IntegrityError:  # the foreign key: no such workflow
             raise _not_found(name) from None
 
@@ -244,9 +271,20 @@ class Store(TokenStore, ArchiveStore, SecretStore):
                 )
         except sqlite3.IntegrityError:
             raise _not_found(name) from None
+        self._requests_checked = float("-inf")  # a runner of this process sees it at its next look
 
     def take_requests(self, namespace: str, name: str) -> list[dict[str, Any]]:
-        """The queued requests in order, removed from the queue in the same transaction."""
+        """The queued requests in order, removed from the queue in the same transaction.
+
+        Every runner asks a few times a second and the queue is nearly always empty, so
+        whether it holds anything at all is read once per `_REQUESTS_CHECK_S` for all of them."""
+        now = time.monotonic()
+        if now - self._requests_checked >= _REQUESTS_CHECK_S:
+            with self._db.read() as conn:
+                self._requests_pending = conn.execute("SELECT EXISTS (SELECT 1 FROM requests)").fetchone()[0] == 1
+            self._requests_checked = now
+        if not self._requests_pending:
+            return []
         with self._db.write(durable=False) as conn:
             rows = conn.execute(
                 "SELECT seq, body FROM requests WHERE namespace = ? AND name = ? ORDER BY seq",
@@ -267,13 +305,7 @@ class Store(TokenStore, ArchiveStore, SecretStore):
         """Index a log file; adding the same (node, container) again replaces its path."""
         try:
             with self._db.write(durable=False) as conn:
-                conn.execute(
-                    "INSERT INTO logs (namespace, workflow, node_id, container, path)"
-                    " VALUES (?, ?, ?, ?, ?)"
-                    " ON CONFLICT (namespace, workflow, node_id, container)"
-                    " DO UPDATE SET path = excluded.path",
-                    (namespace, workflow, node_id, container, str(path)),
-                )
+                conn.execute(_ADD_LOG, (namespace, workflow, node_id, container, str(path)))
         except sqlite3.IntegrityError:
             raise _not_found(workflow) from None
 

@@ -1,20 +1,23 @@
-"""The seed platform's pipeline, written against the legacy `hera-workflows` 4.x API.
+"""The seed pipeline, written against the legacy `hera-workflows` 4.x API.
 
 It runs unchanged against conveyor (and against Argo): every setting comes from
-the environment variables the seed platform documents, which `conveyor env`
-prints for the local server. Run it in its own virtualenv:
+the environment variables the seed platform documents (pipeline_settings.py),
+which `conveyor env` prints for the local server. It submits the same workflow
+as hera_pipeline.py, couler_pipeline.py and pipeline.yaml. Run it in its own
+virtualenv (hera 4 pins argo-workflows 6.3.5):
 
     python3 -m venv .venv-hera4
     .venv-hera4/bin/pip install hera-workflows==4.4.2 argo-workflows==6.3.5 typing_extensions
-    eval "$(conveyor env)"
-    WORKFLOW_SA=pipeline WORKFLOW_NODE_SELECTOR_KEY=pool WORKFLOW_NODE_SELECTOR_VALUE=default \
-      .venv-hera4/bin/python examples/pipelines/legacy_hera_pipeline.py
+    eval "$(conveyor env --create-token)"      # hera 4 insists on a token
+    .venv-hera4/bin/python examples/pipelines/legacy_hera_pipeline.py
+
+It prints the name the server gave the workflow (a unique one: generate_name).
 """
 
-import os
 import sys
-import time
 
+import pipeline_settings as s
+from hera.artifact import Artifact
 from hera.env import Env
 from hera.task import Task
 from hera.toleration import Toleration
@@ -23,43 +26,22 @@ from hera.workflow_service import WorkflowService
 
 
 def greet():
-    # runs inside the task: the source of this function becomes the task's script
     import os
-
     print(f"hello from python, {os.environ['PIPELINE_USER']}")
 
 
-def env(name, default=""):
-    return os.environ.get(name) or default
-
-
 def main():
-    namespace = env("WORKFLOW_NS", env("PIPELINE_NS", "default"))
-    service = WorkflowService(host=env("PIPELINE_HOST", "http://127.0.0.1:2746"), namespace=namespace,
-                              token=env("PIPELINE_TOKEN"), verify_ssl=False)
-
-    node_selectors = {}
-    if env("WORKFLOW_NODE_SELECTOR_KEY"):
-        node_selectors[env("WORKFLOW_NODE_SELECTOR_KEY")] = env("WORKFLOW_NODE_SELECTOR_VALUE")
-    tolerations = []
-    if env("WORKFLOW_NODE_TOLERATION_KEY"):
-        tolerations.append(Toleration(key=env("WORKFLOW_NODE_TOLERATION_KEY"), operator="Equal",
-                                      value=env("WORKFLOW_NODE_TOLERATION_VALUE"), effect="NoSchedule"))
-    pull_secrets = [env("REGISTRY_PULL_SECRET")] if env("REGISTRY_PULL_SECRET") else None
-
-    # a unique name, as the seed docs ask: two submissions never collide
-    name = f"{env('PIPELINE_NAME', 'legacy-hera')}-{time.strftime('%Y%m%d%H%M%S')}-{os.getpid()}"
-    w = Workflow(name=name, service=service, image_pull_secrets=pull_secrets, node_selectors=node_selectors,
-                 tolerations=tolerations, service_account_name=env("WORKFLOW_SA") or None, parallelism=10)
+    service = WorkflowService(host=s.HOST, namespace=s.NAMESPACE, token=s.TOKEN or "", verify_ssl=False)
+    w = Workflow(name="seed-pipeline-", generate_name=True, dag_name="main", service=service,
+                 parallelism=s.PARALLELISM, service_account_name=s.SERVICE_ACCOUNT,
+                 image_pull_secrets=s.PULL_SECRETS or None, node_selectors=s.NODE_SELECTOR or None,
+                 tolerations=[Toleration(**t) for t in s.TOLERATIONS] or None)
     py = Task(name="python-task", image="python:3.11", source=greet,
-              env=[Env(name="PIPELINE_USER", value=env("PIPELINE_USER", "conveyor"))],
-              node_selectors=node_selectors, tolerations=tolerations)
-    shell = Task(name="container-task", image="bash:5",
-                 command=["/bin/bash", "-c", 'echo "container task for $PIPELINE_USER"'],
-                 env=[Env(name="PIPELINE_USER", value=env("PIPELINE_USER", "conveyor"))])
-    py >> shell
-    w.add_task(py)
-    w.add_task(shell)
+              env=[Env(name="PIPELINE_USER", value=s.USER)], node_selectors=s.SMALL_NODE_SELECTOR or None)
+    stats = Task(name="container-task", image=s.IMAGE, command=s.STATS_COMMAND,
+                 env=[Env(name=k, value=v) for k, v in s.STATS_ENV.items()], outputs=[Artifact(name="stats", path=s.STATS_PATH)])
+    py >> stats
+    w.add_tasks(py, stats)
     created = service.create_workflow(w.build())
     # hera 4 asks for the reply unchecked, so its metadata is a plain dict
     print(created.metadata["name"])

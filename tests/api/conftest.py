@@ -29,9 +29,10 @@ DONE = ("Succeeded", "Failed", "Error")
 
 
 class LiveServer:
-    def __init__(self, settings: Settings, auth_mode: str = "server") -> None:
+    def __init__(self, settings: Settings, auth_mode: str = "server", ui: bool = False) -> None:
         self.settings = settings
         self.auth_mode = auth_mode
+        self.ui = ui  # serve the web UI too, as `conveyor server` does
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)  # Nagle off, as conveyor server
         self.sock.bind(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
@@ -50,7 +51,12 @@ class LiveServer:
         store = Store.open(self.settings.db_path)
         executor, _ = await choose_executor(self.settings, lambda msg: None)
         self.service = Service(self.settings, store, ArtifactRepo(self.settings.artifact_dir), executor)
-        config = uvicorn.Config(create_app(self.service, auth_mode=self.auth_mode), log_level="warning", timeout_graceful_shutdown=2)
+        app = create_app(self.service, auth_mode=self.auth_mode)
+        if self.ui:
+            from conveyor.ui import mount_ui
+
+            mount_ui(app)
+        config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2)
         self.server = uvicorn.Server(config)
         try:
             await self.server.serve(sockets=[self.sock])

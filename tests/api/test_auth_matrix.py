@@ -1,7 +1,12 @@
 """Every route the app serves, against every kind of caller, in --auth-mode client.
 
-The routes are walked from the app itself, so a route added without an
-entry in RULES fails here: give it `Auth` and `require(...)`, then its rule.
+The routes are walked from the app itself, as `conveyor server` builds it (the web UI
+mounted too), so a route added without an entry in RULES fails here: give it `Auth`
+and `require(...)`, then its rule. Public without a token: the version and info
+routes, the OpenAPI document and its pages, and the UI's static shell (`/` and every
+file under `/ui/`, which hold no data: the page asks the API, with the token, for
+everything it shows). A token for another namespace gets the same 403 whether or
+not the named object exists there.
 Each request is built from the route (path parameters filled in, a body with
 the required fields), so a denial is the route's own check, not a 400 for a
 bad body; allowed requests end in 200, 400 (for the placeholder manifests)
@@ -19,11 +24,13 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import BaseModel
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from conveyor.api.auth import TOKEN_REQUIRED
 from conveyor.config import Settings
 from conveyor.store import Store
+from conveyor.ui import ASSETS
 from tests.api.conftest import LiveServer
 
 NS, OTHER = "team-a", "team-b"
@@ -35,6 +42,9 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/docs"): ("open", "read"),
     ("GET", "/docs/oauth2-redirect"): ("open", "read"),
     ("GET", "/redoc"): ("open", "read"),
+    # The web UI's static shell (conveyor.ui): the page and its assets, no data.
+    ("GET", "/"): ("open", "read"),
+    ("GET", "/ui/{path}"): ("open", "read"),
     ("GET", "/api/v1/version"): ("open", "read"),
     ("GET", "/api/v1/info"): ("open", "read"),
     ("GET", "/api/v1/userinfo"): ("any", "read"),
@@ -106,19 +116,34 @@ RULES: dict[tuple[str, str], tuple[str, str]] = {
 KUBE_REASONS = {401: "Unauthorized", 403: "Forbidden"}
 
 
-def walk(routes: list[Any]) -> Iterator[Route]:
+def walk(routes: list[Any]) -> Iterator[Route | Mount]:
     for route in routes:
         inner = getattr(route, "original_router", None)  # newer FastAPI keeps included routers nested
         if inner is not None:
             yield from walk(inner.routes)
-        elif isinstance(route, Route):
+        elif isinstance(route, (Route, Mount)):
             yield route
+        else:
+            raise AssertionError(f"a route of a kind this test does not know: {route!r}; teach walk() it")
 
 
-def served(live: LiveServer) -> dict[tuple[str, str], Route]:
+def served(live: LiveServer) -> dict[tuple[str, str], Route | Mount]:
+    """(method, path) -> route; a mount of static files is ("GET", "/prefix/{path}")."""
     assert live.server is not None
     app = live.server.config.app
-    return {(m, r.path): r for r in walk(app.routes) for m in r.methods or () if m != "HEAD"}
+    out: dict[tuple[str, str], Route | Mount] = {}
+    for r in walk(app.routes):
+        if isinstance(r, Mount):
+            assert isinstance(r.app, StaticFiles), f"{r.path}: only static files may be mounted, not {r.app!r}"
+            out["GET", r.path + "/{path}"] = r
+        else:
+            out.update(((m, r.path), r) for m in r.methods or () if m != "HEAD")
+    return out
+
+
+def assets() -> list[str]:
+    """Every file the UI mount serves, as its path under /ui/."""
+    return sorted(str(p.relative_to(ASSETS)) for p in ASSETS.rglob("*") if p.is_file())
 
 
 def _model(annotation: Any) -> type[BaseModel] | None:
@@ -129,7 +154,7 @@ def _model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def body_for(route: Route) -> dict[str, Any] | None:
+def body_for(route: Route | Mount) -> dict[str, Any] | None:
     """The route's request body with its required fields: a named placeholder manifest, or "x"."""
     params = getattr(getattr(route, "dependant", None), "body_params", [])
     if not params or not params[0].field_info.is_required():
@@ -142,9 +167,10 @@ def body_for(route: Route) -> dict[str, Any] | None:
             for name, field in model.model_fields.items() if field.is_required()}
 
 
-def call(client: httpx.Client, method: str, path: str, route: Route, namespace: str,
-         header: str | None) -> httpx.Response:
-    url = path.replace("{namespace}", namespace).replace("{name}", "x").replace("{podName}", "p").replace("{uid}", "x")
+def call(client: httpx.Client, method: str, path: str, route: Route | Mount, namespace: str,
+         header: str | None, name: str = "x") -> httpx.Response:
+    url = (path.replace("{namespace}", namespace).replace("{name}", name).replace("{podName}", "p")
+           .replace("{uid}", "x").replace("{path}", "index.html"))
     headers = {"Authorization": header} if header is not None else {}
     body, params = body_for(route), None
     if path.startswith("/api/v1/archived-workflows"):  # the namespace goes in the body of a PUT
@@ -170,7 +196,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServe
             "revoked": store.create_token("gone", [NS], "admin"),
         }
         store.revoke_token("gone")
-    live = LiveServer(settings, auth_mode="client")
+    live = LiveServer(settings, auth_mode="client", ui=True)
     live.start()
     yield live, tokens
     live.stop()
@@ -186,7 +212,7 @@ def client(server: tuple[LiveServer, dict[str, str]]) -> Iterator[httpx.Client]:
 
 def test_every_route_has_a_rule(server: tuple[LiveServer, dict[str, str]]) -> None:
     routes = served(server[0])
-    assert len(routes) >= 57
+    assert len(routes) >= 59
     missing = sorted(f"{m} {p}" for m, p in routes if (m, p) not in RULES)
     assert missing == [], "routes without an auth rule here: give them Auth and require(), then a rule"
     stale = sorted(f"{m} {p}" for m, p in RULES if (m, p) not in routes)
@@ -308,3 +334,59 @@ def test_kubernetes_paths_deny_with_a_status_naming_the_resource(server: tuple[L
     assert f'may not get cronworkflows in namespace "{NS}"' in _expect_error(resp, 403, 7, path)
     assert resp.json()["details"] == {"name": "c", "group": "argoproj.io", "kind": "cronworkflows"}
     assert _expect_error(client.get("/apis"), 401, 16, "/apis") == TOKEN_REQUIRED
+
+
+def test_the_ui_shell_is_public_and_holds_no_data(server: tuple[LiveServer, dict[str, str]],
+                                                 client: httpx.Client) -> None:
+    files = assets()
+    assert "index.html" in files and len(files) >= 10
+    for path, file in [("/", "index.html"), *((f"/ui/{f}", f) for f in files)]:
+        resp = client.get(path)
+        assert resp.status_code == 200, path
+        assert resp.content == (ASSETS / file).read_bytes(), f"{path} is not the shipped file as it is"
+        assert not [t for t in server[1].values() if t in resp.text], path
+    # nothing outside the assets folder, however the path is spelled
+    for path in ("/ui/../conveyor.db", "/ui/%2e%2e/%2e%2e/__init__.py", "/ui//etc/passwd", "/ui/..%2f__init__.py"):
+        resp = client.get(path)
+        assert resp.status_code == 404, f"{path}: {resp.status_code} {resp.text[:200]}"
+
+
+@pytest.fixture(scope="module")
+def seeded(server: tuple[LiveServer, dict[str, str]], client: httpx.Client) -> str:
+    """A namespace holding a workflow, a WorkflowTemplate and a CronWorkflow named "x"."""
+    ns = "team-d"
+    headers = {"Authorization": f"Bearer {server[1]['admin-all']}"}
+    spec = {"entrypoint": "main", "templates": [{"name": "main", "suspend": {}}]}
+    for path, body in ((f"/api/v1/workflows/{ns}", {"workflow": {"metadata": {"name": "x"}, "spec": spec}}),
+                       (f"/api/v1/workflow-templates/{ns}", {"template": {"metadata": {"name": "x"}, "spec": spec}}),
+                       (f"/api/v1/cron-workflows/{ns}", {"cronWorkflow": {"metadata": {"name": "x"}, "spec": {
+                           "schedules": ["0 0 1 1 *"], "suspend": True, "workflowSpec": spec}}})):
+        resp = client.post(path, json=body, headers=headers)
+        assert resp.status_code == 200, resp.text
+    return ns
+
+
+@pytest.mark.parametrize("caller", ["other", "read"])
+def test_a_denied_caller_learns_nothing_about_what_exists(server: tuple[LiveServer, dict[str, str]],
+                                                          client: httpx.Client, seeded: str, caller: str) -> None:
+    """Another namespace's token (every route) and a read token (writes) get the same answer
+    for a name that exists as for one that does not."""
+    tokens = server[1]
+    if caller == "read":  # a read token of the seeded namespace, for its writes
+        with Store.open(server[0].settings.db_path) as store:
+            token = store.create_token("read-d", [seeded], "read")
+    else:
+        token = tokens["other"]
+    checked = 0
+    for (method, path), route in served(server[0]).items():
+        scope, kind = RULES[method, path]
+        if scope != "ns" or "{name}" not in path or (caller == "read" and kind == "read"):
+            continue
+        answers = []
+        for name in ("x", "missing"):
+            resp = call(client, method, path, route, seeded, f"Bearer {token}", name=name)
+            answers.append((resp.status_code, resp.text.replace(f'"{name}"', '"NAME"')))
+        assert answers[0] == answers[1], f"{method} {path} as {caller}: {answers}"
+        assert answers[0][0] == 403, f"{method} {path} as {caller}: {answers[0]}"
+        checked += 1
+    assert checked >= (20 if caller == "other" else 10), "the walk found fewer named routes than it should"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.runtime.ttl import expired, ttl_seconds
+from conveyor.runtime.ttl import SWEEP_SHARE, expired, sweep_pause_s, ttl_seconds
 
 FINISHED = "2024-01-01T00:00:00Z"
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -66,3 +66,14 @@ def test_ttl_from_a_workflow_templates_stored_spec() -> None:
 ])
 def test_expired(doc: dict[str, Any], now_s: float, want: bool) -> None:
     assert expired(doc, datetime.fromtimestamp(T0.timestamp() + now_s, UTC)) is want
+
+
+@pytest.mark.parametrize(("cost_s", "want_s"), [
+    (0.0, 1.0),
+    (0.01, 1.0),
+    (SWEEP_SHARE, 1.0),  # a sweep of a twentieth of the interval: still every second
+    (0.15, 3.0),  # 3,000 stored workflows: every 3 s
+    (2.0, 40.0),
+])
+def test_sweep_pause_keeps_the_sweep_to_its_share(cost_s: float, want_s: float) -> None:
+    assert sweep_pause_s(cost_s, 1.0) == pytest.approx(want_s)

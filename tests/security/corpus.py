@@ -248,6 +248,33 @@ def _cases() -> Iterator[Case]:
                ("lone UTF-16 surrogate", "valid Unicode"))
     yield Case("number-5000-digits", s, raw('{"workflow":{"spec":{"parallelism":1' + "0" * 5000 + "}}}"),
                ("number too long", "write it as a string"))
+    yield Case("integer-beyond-int64", s, raw('{"workflow":{"metadata":{"name":"i"},"spec":{"entrypoint":"main",'
+                                              '"activeDeadlineSeconds":18446744073709551616,"templates":[{"name":"main",'
+                                              '"container":{"image":"a"}}]}}}'),
+               ("spec.activeDeadlineSeconds", "the integer 18446744073709551616 is outside the 64-bit range"))
+    yield Case("integer-beyond-int64-negative-on-kubernetes-path", s,
+               js(workflow({"entrypoint": "main", "parallelism": -(2**63) - 1, "templates": [container()]})),
+               ("spec.parallelism", "outside the 64-bit range"), path=KUBE, status=422)
+    yield Case("json-nan", s, raw('{"workflow":{"metadata":{"name":"n"},"spec":{"entrypoint":"main","parallelism":NaN,'
+                                  '"templates":[{"name":"main","container":{"image":"a"}}]}}}'),
+               ("spec.parallelism", "NaN is not a number JSON"))
+    yield Case("json-infinity-in-a-parameter", s, raw('{"workflow":{"metadata":{"name":"n"},"spec":{"entrypoint":"main",'
+                                                      '"arguments":{"parameters":[{"name":"p","value":-Infinity}]},'
+                                                      '"templates":[{"name":"main","container":{"image":"a"}}]}}}'),
+               ("spec.arguments.parameters[p].value", "-infinity is not a number JSON", "quote it"))
+    yield Case("json-1e400-on-lint", s, raw('{"workflow":{"metadata":{"name":"n"},"spec":{"entrypoint":"main",'
+                                            '"parallelism":1e400,"templates":[{"name":"main","container":{"image":"a"}}]}}}'),
+               ("spec.parallelism", "infinity is not a number"), path=LINT)
+    yield Case("when-nested-100-parentheses", s, create(steps([[{"name": "s", "template": "z",
+                                                                 "when": "(" * 100 + "1" + ")" * 100 + " == 1"}]])),
+               ("spec.templates[main].steps[0][s].when", "nests 100 levels deep", "write it flatter"))
+    yield Case("when-nested-on-lint", s, create(dag([{"name": "d", "template": "z", "when": "(" * 5000 + "true" + ")" * 5000}])),
+               ("dag.tasks[d].when", "nests 5000 levels deep"), path=LINT)
+    yield Case("when-5000-negations", s, create(steps([[{"name": "s", "template": "z", "when": "!" * 5000 + "true"}]])),
+               ("5000 `!` or `-` in a row", "remove pairs"))
+    yield Case("privileged-sidecar", s, create({"entrypoint": "main", "templates": [{
+        **container(), "sidecars": [{"name": "dind", "image": "docker:dind", "securityContext": {"privileged": True}}]}]}),
+               ("spec.templates[main].sidecars[dind].securityContext", "CONVEYOR_ALLOW_PRIVILEGED=true"))
     yield Case("json-truncated", s, raw('{"workflow": {"metadata": '), ("not valid JSON at character",))
     yield Case("body-empty", s, raw(b""), ("no JSON body",))
     yield Case("yaml-body", s, raw("workflow:\n  metadata:\n    name: y\n"), ("must be JSON", "application/yaml"),
