@@ -115,27 +115,46 @@ def test_a_task_that_floods_stdout_keeps_a_bounded_log_and_the_server_flat(serve
     assert '"content":"LAST"' in shown.replace(" ", "") and "bytes cut here" in shown
 
 
-@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
-def test_children_a_task_forks_do_not_outlive_it(sandbox: str, conveyor_home: Path, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def _forking_task(kind: str, naps: list[str]) -> dict[str, Any]:
     """A background child, a `setsid` one (a new session and process group) and a
-    double-forked `nohup` one: all three are gone once the task has ended."""
+    double-forked one, in a shell or in a Python script (which the warm interpreter runs)."""
+    if kind == "sh":
+        return _sh(f"sleep {naps[0]} & setsid sleep {naps[1]} & (nohup sleep {naps[2]} >/dev/null 2>&1 &); "
+                   "sleep 0.5; echo forked")
+    source = f"""import os, subprocess, time
+subprocess.Popen(["sleep", "{naps[0]}"])
+subprocess.Popen(["sleep", "{naps[1]}"], start_new_session=True)
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        os.execvp("sleep", ["sleep", "{naps[2]}"])
+    os._exit(0)
+time.sleep(0.5)
+print("forked")
+"""
+    return {"script": {"image": "python:3.11", "command": ["python3"], "source": source}}
+
+
+@pytest.mark.parametrize("kind", ["sh", "python"])
+@pytest.mark.parametrize("sandbox", ["bwrap", "none"])
+def test_children_a_task_forks_do_not_outlive_it(sandbox: str, kind: str, conveyor_home: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a task started (in its session or not) is gone once the task has ended."""
     if sandbox == "bwrap" and (why := bwrap_unusable(tmp_path / "probe")):
         pytest.skip(f"bubblewrap is not usable on this machine: {why}")
     monkeypatch.setenv("CONVEYOR_SANDBOX", sandbox)
     naps = [_unique_sleep() for _ in range(3)]
-    script = (f"sleep {naps[0]} & setsid sleep {naps[1]} & (nohup sleep {naps[2]} >/dev/null 2>&1 &); "
-              "sleep 0.5; echo forked")
     s = Server(tmp_path / "server.log")
     try:
-        wf = s.run(_wf("forks", _sh(script)))
-        assert s.nodes(wf)["forks"]["phase"] == "Succeeded"
+        wf = s.run(_wf("forks", _forking_task(kind, naps)))
+        node = s.nodes(wf)["forks"]
+        assert node["phase"] == "Succeeded" and node["outputs"]["result"] == "forked", node
         left = {nap: processes_running("sleep", nap) for nap in naps}
         try:
             wait_until(lambda: not any(processes_running("sleep", nap) for nap in naps), 5,
                        "the task's children to be gone")
         except AssertionError:
-            raise AssertionError(f"children left running after the task ended ({sandbox}): {left}") from None
+            raise AssertionError(f"children left running after the task ended ({sandbox}, {kind}): {left}") from None
     finally:
         s.close()
         for nap in naps:
