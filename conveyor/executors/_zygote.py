@@ -132,6 +132,7 @@ def _serve(sock, request, fds, wake):
             if not data:  # the executor went away: nothing is left to report to
                 os.killpg(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                _end_strays()
                 sys.exit(0)
             try:
                 os.killpg(pid, json.loads(data)["signal"])

@@ -198,29 +198,40 @@ def test_sigkill_the_server_20_times_under_20_workflows_in_containers(
     crash_run(conveyor_home, workflows=20, kills=20, containers=True)
 
 
+@pytest.mark.parametrize("kind", ["sh", "python"])
 @pytest.mark.parametrize("sandbox", ["bwrap", "none"])
 def test_tasks_of_a_killed_server_do_not_run_on_beside_their_relaunch(
-        sandbox: str, conveyor_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """With bubblewrap a task dies with its server (--die-with-parent); without it, the task
-    lives in a session of its own, and the next server ends it before launching it again."""
+        sandbox: str, kind: str, conveyor_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task (and a child it detached with setsid) ends with its SIGKILLed server: with
+    bubblewrap it dies with the server (--die-with-parent), the warm Python interpreter ends
+    its task when the server's socket closes, and a plain host process is ended by the next
+    server before that one launches the task again."""
     if sandbox == "bwrap" and (why := bwrap_unusable(tmp_path / "probe")):
         pytest.skip(f"bubblewrap is not usable on this machine: {why}")
     monkeypatch.setenv("CONVEYOR_SANDBOX", sandbox)
     nap = f"{random.randrange(5000, 9000)}.{random.randrange(10**6)}"
+    if kind == "sh":
+        main: dict[str, Any] = {"container": {"image": "busybox", "command": [
+            "sh", "-c", f"setsid sleep {nap} & exec sleep {nap}"]}}
+    else:
+        main = {"script": {"image": "python:3.11", "command": ["python3"], "source": (
+            f"import os, subprocess\nsubprocess.Popen(['sleep', '{nap}'], start_new_session=True)\n"
+            f"os.execvp('sleep', ['sleep', '{nap}'])\n")}}
     manifest = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Workflow", "metadata": {"name": "long"},
-                "spec": {"entrypoint": "main", "templates": [
-                    {"name": "main", "container": {"image": "busybox", "command": ["sh", "-c", f"exec sleep {nap}"]}}]}}
+                "spec": {"entrypoint": "main", "templates": [{"name": "main", **main}]}}
     server = Server(tmp_path / "server-0.log")
     try:
         server.submit(manifest)
-        orphan = wait_until(lambda: processes_running("sleep", nap), 30, "the task to run")[0]
+        orphans: list[int] = wait_until(lambda: len(found := processes_running("sleep", nap)) == 2 and found,
+                                        30, "the task and its detached child to run")
     finally:
         _kill(server.proc)
     server = Server(tmp_path / "server-1.log")
     try:
-        wait_until(lambda: not pid_alive(orphan), 15, f"the killed server's task (pid {orphan}) to end")
+        wait_until(lambda: not any(pid_alive(p) for p in orphans), 15,
+                   f"the killed server's task and its child (pids {orphans}) to end")
         relaunched = wait_until(lambda: processes_running("sleep", nap), 30, "the task's relaunch")
-        assert orphan not in relaunched
+        assert not set(orphans) & set(relaunched)
     finally:
         server.close()
         for pid in processes_running("sleep", nap):
