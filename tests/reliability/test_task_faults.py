@@ -2,7 +2,9 @@
 from outside, a task that never ends, one that floods stdout, one that forks children and
 exits, and a full disk under the artifact folder.
 
-Counts: one workflow per fault (the flood is the issue's 100 MB); nothing here is `slow`.
+Counts: one workflow per fault (the flood is the issue's 100 MB; forks in shell and Python
+tasks, with and without bubblewrap); nothing here is `slow`. The full disk is a 2 MiB tmpfs
+mounted as CONVEYOR_ARTIFACT_DIR (root mounts it; elsewhere that test skips, saying so).
 """
 
 from __future__ import annotations
