@@ -41,6 +41,10 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "100000",
         "most items one withItems/withParam/withSequence loop may expand to (literal ones are checked on submit)",
     ),
+    "CONVEYOR_MAX_LOG_BYTES": (
+        "10485760",
+        "bound on each container's log file: the first and the last half are kept, with a line saying what was cut (0: none)",
+    ),
     "CONVEYOR_KEEP_SCRATCH": ("false", "keep each task's scratch folder after it ends (debugging)"),
     "CONVEYOR_WARM_PYTHON": (
         "true",
@@ -138,6 +142,8 @@ class Settings:
     max_manifest_values: int = 500_000
     max_nodes: int = 200_000
     max_loop_items: int = 100_000
+    #: bound on each container's log file in bytes (head and tail kept, as kubelet's 10Mi default); 0: none
+    max_log_bytes: int = 10 * 1024 * 1024
     keep_scratch: bool = False
     warm_python: bool = True
     #: containers may be privileged or add capabilities when their securityContext asks
@@ -208,6 +214,7 @@ class Settings:
             max_manifest_values=_int(env, "CONVEYOR_MAX_MANIFEST_VALUES"),
             max_nodes=_int(env, "CONVEYOR_MAX_NODES"),
             max_loop_items=_int(env, "CONVEYOR_MAX_LOOP_ITEMS"),
+            max_log_bytes=_log_cap(_int(env, "CONVEYOR_MAX_LOG_BYTES")),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             warm_python=_bool(env, "CONVEYOR_WARM_PYTHON"),
             allow_privileged=_bool(env, "CONVEYOR_ALLOW_PRIVILEGED"),
@@ -223,6 +230,15 @@ class Settings:
                 r.strip() for r in env.get("CONVEYOR_INSECURE_REGISTRIES", "").split(",") if r.strip()
             ),
         )
+
+
+def _log_cap(value: int) -> int:
+    if value != 0 and value < 4096:
+        raise InvalidInput(
+            f"CONVEYOR_MAX_LOG_BYTES={value} is too small to keep a useful head and tail; "
+            "use 4096 or more, or 0 for no bound"
+        )
+    return value
 
 
 def _limits(raw: str) -> dict[str, int]:

@@ -146,8 +146,8 @@ class PipeReader:
 class OutputPipes:
     """A container's stdout and stderr pipes, and the log (and result tail) they feed."""
 
-    def __init__(self, log_path: Path, capture: bool) -> None:
-        self.sink = LogSink(log_path)
+    def __init__(self, log_path: Path, capture: bool, max_log_bytes: int = 0) -> None:
+        self.sink = LogSink(log_path, max_log_bytes)
         self.tail = ResultTail() if capture else None
         self._fds: list[int] = []
         try:
@@ -212,10 +212,11 @@ class Running:
 
     @classmethod
     async def spawn(
-        cls, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, capture: bool
+        cls, argv: list[str], *, env: dict[str, str], cwd: Path, log_path: Path, capture: bool,
+        max_log_bytes: int = 0,
     ) -> Running:
         """Start `argv` in a new session (its own process group); raises OSError."""
-        pipes = OutputPipes(log_path, capture)
+        pipes = OutputPipes(log_path, capture, max_log_bytes)
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=pipes.out_w, stderr=pipes.err_w,
                                     env=env, cwd=cwd, start_new_session=True)

@@ -104,6 +104,8 @@ class ContainerTask(PodTask):
         self._volumes: dict[str, Path] = {}
         self._binds_of: dict[str, list[Bind]] = {}  # container name (in the spec) -> its binds
         self._oom: set[str] = set()
+        #: container -> how the runtime itself failed it (not the container's own exit): the node's Error
+        self._runtime_failed: dict[str, str] = {}
         super().__init__(spec)
 
     # -- hooks ---------------------------------------------------------------------------
@@ -218,6 +220,8 @@ class ContainerTask(PodTask):
 
     async def _run_pod(self) -> TaskResult:
         result = await super()._run_pod()
+        if self._runtime_failed and result.phase != "Succeeded":
+            return TaskResult("Error", message="; ".join(self._runtime_failed[n] for n in sorted(self._runtime_failed)))
         if self._oom and result.phase != "Succeeded":
             result.phase = "Failed"
             result.message = f"OOMKilled (exit code 137): {', '.join(sorted(self._oom))} went over its memory limit"

@@ -20,6 +20,7 @@ from conveyor.errors import ConveyorError
 from conveyor.executors._ctr import ContainerTask
 from conveyor.executors._dockerio import DockerRunning, archive_out, error_text
 from conveyor.executors._oci import Bind, container_path, cpu_cores, memory_bytes
+from conveyor.executors._pod import Started
 from conveyor.executors._privileges import privileges
 from conveyor.executors.base import ContainerSpec, TaskSpec
 
@@ -132,7 +133,8 @@ class DockerTask(ContainerTask):
             return f'docker could not create container "{c.name}": {error_text(e)}'
         self._ids[c.name] = cid
         capture = c.role == "main" and c.name == self._result_from
-        running = DockerRunning(ex.streams, cid, self.spec.log_dir / f"{c.name}.log", capture, ex.kill)
+        running = DockerRunning(ex.streams, cid, self.spec.log_dir / f"{c.name}.log", capture, ex.kill,
+                                max_log_bytes=self.spec.max_log_bytes)
         try:
             await ex.call(running.attach)
             await ex.call(ex.client.api.start, cid)
@@ -146,6 +148,14 @@ class DockerTask(ContainerTask):
         if self._stopping:
             running.signal(signal.SIGTERM)  # terminate() came while it was starting
         return running
+
+    async def _finish(self, name: str, running: Started) -> int:
+        code = await super()._finish(name, running)
+        lost = getattr(running, "lost", None)
+        if lost and not self._stopping:
+            self._runtime_failed[name] = (f'lost the Docker Engine while container "{name}" ran ({lost}): '
+                                          "the container runtime failed mid-run")
+        return code
 
     async def _image_has_dir(self, image: str, path: str) -> bool:
         return True  # Docker creates a missing workingDir, as Kubernetes runtimes do

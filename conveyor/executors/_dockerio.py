@@ -42,16 +42,18 @@ class DockerRunning:
     `client` must have no read timeout: a container may be quiet for longer than any."""
 
     def __init__(self, client: Any, cid: str, log_path: Path, capture: bool,
-                 kill: Callable[[str, int], None]) -> None:
+                 kill: Callable[[str, int], None], *, max_log_bytes: int = 0) -> None:
         self.tail = ResultTail() if capture else None
         self._client = client
         self._cid = cid
         self._kill = kill
-        self._sink = LogSink(log_path)
+        self._sink = LogSink(log_path, max_log_bytes)
         self._loop = asyncio.get_running_loop()
         self._exit: asyncio.Future[int] = self._loop.create_future()
         self._pumps: list[asyncio.Task[None]] = []
         self._streams: list[Any] = []
+        #: why the engine could not say how the container ended (it went away), or None
+        self.lost: str | None = None
 
     def abandon(self) -> None:
         """The container never started: nothing will be written."""
@@ -93,7 +95,8 @@ class DockerRunning:
         if stdout:
             try:
                 code = int(self._client.api.wait(self._cid, timeout=None).get("StatusCode", LOST_EXIT_CODE))
-            except Exception:  # noqa: BLE001 - removed under us, or the daemon went away
+            except Exception as e:  # noqa: BLE001 - removed under us, or the daemon went away
+                self.lost = error_text(e)
                 code = LOST_EXIT_CODE
             self._soon(self._set_exit, code)
 

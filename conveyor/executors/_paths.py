@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import signal
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -100,13 +101,57 @@ class Remapper:
         return self._pattern.sub(swap, text)
 
 
+#: set in every process of a task run without bubblewrap, so `reap` finds what escaped its process group
+TASK_MARKER = "CONVEYOR_TASK_ROOT"
+
+
+def reap_marked(marker: bytes, rounds: int = 5, *, prefix: bool = False) -> int:
+    """SIGKILL every process (but this one) whose environment holds the entry `marker`
+    (with `prefix`: an entry starting with it); how many. A few rounds, for children
+    forked while the first one ran."""
+    killed = 0
+    for _ in range(rounds):
+        found = 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as f:
+                    env = f.read()
+                entries = env.split(b"\0")
+                if marker in entries or (prefix and any(e.startswith(marker) for e in entries)):
+                    os.kill(int(entry), signal.SIGKILL)
+                    found += 1
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+        killed += found
+        if not found:
+            break
+    return killed
+
+
 class RemapSandbox:
-    """A task run as plain host processes, its named paths remapped under `root`."""
+    """A task run as plain host processes, its named paths remapped under `root`.
+
+    With no pid namespace, a child that leaves the task's process group (`setsid`, a
+    daemon) would outlive the task: every process of the task carries `TASK_MARKER`
+    naming its root, and `reap` ends those still running once the task is over. A
+    process that starts with a cleared environment escapes this (isolation is partial).
+    """
 
     def __init__(self, root: Path, named: Iterable[str], keep: Iterable[str]) -> None:
         self.root = root
         self.remapper = Remapper(root, named, keep)
-        self.env = {"HOME": str(root / "root"), "TMPDIR": str(root / "tmp")}
+        self.env = {"HOME": str(root / "root"), "TMPDIR": str(root / "tmp"), TASK_MARKER: str(root)}
+
+    def reap(self) -> int:
+        """End the task's processes that escaped its process group; how many there were."""
+        return reap_marked(f"{TASK_MARKER}={self.root}".encode())
+
+    @staticmethod
+    def reap_under(folder: Path) -> int:
+        """End processes of tasks whose roots lie in `folder` (a killed conveyor's root pool)."""
+        return reap_marked(f"{TASK_MARKER}={folder}/".encode(), prefix=True)
 
     @staticmethod
     def skeleton(root: Path) -> None:

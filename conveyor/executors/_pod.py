@@ -27,6 +27,7 @@ from conveyor.executors._container import (
     missing_executable,
 )
 from conveyor.executors._files import copy_out, place_input, read_parameter
+from conveyor.executors._paths import RemapSandbox
 from conveyor.executors._sandbox import Sandbox
 from conveyor.executors._streams import RESULT_LIMIT_BYTES, ResultTail
 from conveyor.executors._warm import WarmRunning, Zygote, interpreter
@@ -288,6 +289,8 @@ class ProcessTask(PodTask):
     async def _cleanup(self) -> None:
         # The root is emptied after the task has reported (or kept, with
         # CONVEYOR_KEEP_SCRATCH), so the next task need not wait for the disk (`_roots.py`).
+        if isinstance(self._sb, RemapSandbox):  # no pid namespace: end children that left the group
+            await asyncio.to_thread(self._sb.reap)
         self._release()
 
     async def _prepare(self) -> None:
@@ -359,12 +362,14 @@ class ProcessTask(PodTask):
             # inside a sandbox the interpreter works in the task's own path; without one, the host's
             inner_cwd = cwd if full != argv else str(proc_cwd)
             try:
-                running = await self._warm(python or argv[0]).start(argv, env, inner_cwd, log_path, capture)
+                running = await self._warm(python or argv[0]).start(argv, env, inner_cwd, log_path, capture,
+                                                                     self.spec.max_log_bytes)
             except OSError as e:  # ConnectionError too: a fresh interpreter then, as without it
                 _logger.warning("warm python interpreter unusable (%s); starting a fresh one", e)
         try:
             if running is None:
-                running = await Running.spawn(full, env=env, cwd=proc_cwd, log_path=log_path, capture=capture)
+                running = await Running.spawn(full, env=env, cwd=proc_cwd, log_path=log_path, capture=capture,
+                                              max_log_bytes=self.spec.max_log_bytes)
         except OSError as e:
             return f'failed to start container "{c.name}": {e.strerror or e}'
         if capture:

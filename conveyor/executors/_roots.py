@@ -31,6 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conveyor.executors._ctr import pid_alive
+from conveyor.executors._paths import RemapSandbox
 
 __all__ = ["RootPool", "Snapshot", "snapshot"]
 
@@ -153,5 +154,6 @@ class RootPool:
         for old in self.scratch_dir.glob(f"{_PREFIX}*"):
             pid = old.name.removeprefix(_PREFIX).split("-")[0]
             if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+                RemapSandbox.reap_under(old)  # tasks (without bwrap) that outlived their killed server
                 with contextlib.suppress(OSError):
                     shutil.rmtree(old)

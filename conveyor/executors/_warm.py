@@ -75,9 +75,10 @@ class Zygote:
         message: dict[str, Any] = json.loads(data)
         return message
 
-    async def start(self, argv: list[str], env: dict[str, str], cwd: str, log_path: Path, capture: bool) -> WarmRunning:
+    async def start(self, argv: list[str], env: dict[str, str], cwd: str, log_path: Path, capture: bool,
+                    max_log_bytes: int = 0) -> WarmRunning:
         """Fork the task; raises OSError (also ConnectionError) when the interpreter cannot."""
-        pipes = OutputPipes(log_path, capture)
+        pipes = OutputPipes(log_path, capture, max_log_bytes)
         try:
             request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
             socket.send_fds(self._sock, [request], [pipes.out_w, pipes.err_w])

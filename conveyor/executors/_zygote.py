@@ -81,6 +81,38 @@ def _child(request, fds):
     os._exit(code)
 
 
+def _become_subreaper():
+    """Orphans of the tasks come to this process (PR_SET_CHILD_SUBREAPER), not to init:
+    a child that left its task's session is then still ours to end (`_end_strays`)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # not Linux: only the task's session is ended
+
+
+def _end_strays():
+    """SIGKILL and reap every child still here: what the last task left outside its session
+    (each round takes the generation that the one before orphaned)."""
+    for _ in range(8):
+        kids = set()
+        for tid in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{tid}/children") as f:
+                    kids |= {int(k) for k in f.read().split()}
+            except OSError:
+                pass
+        if not kids:
+            return
+        for kid in kids:
+            try:
+                os.kill(kid, signal.SIGKILL)
+                os.waitpid(kid, 0)
+            except (ProcessLookupError, ChildProcessError):
+                pass
+
+
 def _send(sock, message):
     sock.send(json.dumps(message).encode())
 
@@ -109,6 +141,7 @@ def _serve(sock, request, fds, wake):
             if not data:  # the executor went away: nothing is left to report to
                 os.killpg(pid, signal.SIGKILL)
                 os.waitpid(pid, 0)
+                _end_strays()
                 sys.exit(0)
             try:
                 os.killpg(pid, json.loads(data)["signal"])
@@ -118,11 +151,13 @@ def _serve(sock, request, fds, wake):
         os.killpg(pid, signal.SIGKILL)  # what the task left behind in its session
     except (ProcessLookupError, PermissionError):
         pass
+    _end_strays()  # and outside it
     code = os.waitstatus_to_exitcode(status)
     _send(sock, {"exit": 128 - code if code < 0 else code})
 
 
 def main():
+    _become_subreaper()
     sock = socket.socket(fileno=int(sys.argv[1]))
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)

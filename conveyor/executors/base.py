@@ -67,6 +67,8 @@ class TaskSpec:
     collect_dir: Path = Path()
     #: host folder for logs: `<log_dir>/<container>.log`
     log_dir: Path = Path()
+    #: bound on each container's log file (CONVEYOR_MAX_LOG_BYTES: head and tail kept); 0: none
+    max_log_bytes: int = 0
     #: registry host ("127.0.0.1:5000", "docker.io") -> (username, password), from the workflow's
     #: imagePullSecrets; executors hand these to the runtime's pull only (never a command line or a log)
     pull_auths: dict[str, tuple[str, str]] = field(default_factory=dict, repr=False)

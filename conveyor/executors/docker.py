@@ -135,7 +135,7 @@ class DockerExecutor(ImagePulls):
             self.client.api.remove_container(cid, force=True, v=True)
         except docker.errors.NotFound:
             pass
-        except docker.errors.APIError as e:
+        except Exception as e:  # noqa: BLE001 - the engine refused, or is gone: the next sweep removes it
             self.log(f"could not remove container {cid[:12]}: {error_text(e)}")
 
     def kill(self, cid: str, sig: int) -> None:

@@ -15,6 +15,7 @@ https://docs.podman.io/en/latest/markdown/podman-run.1.html
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -25,8 +26,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from conveyor.config import Settings
-from conveyor.errors import ConveyorError
-from conveyor.executors._container import Running
+from conveyor.errors import ConveyorError, ExecutorError
+from conveyor.executors._container import Running, exit_message
 from conveyor.executors._ctr import (
     OWNER_LABEL,
     TASK_LABEL,
@@ -39,10 +40,11 @@ from conveyor.executors._ctr import (
     track,
 )
 from conveyor.executors._oci import RunOptions, podman_run_argv
+from conveyor.executors._pod import Started
 from conveyor.executors._privileges import privileges
 from conveyor.executors._pulls import ImagePulls
 from conveyor.executors._registry import insecure, private_authfile, pull_failure
-from conveyor.executors.base import ContainerSpec, TaskSpec
+from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 
 __all__ = ["PodmanExecutor", "PodmanTask", "podman_problem", "OWNER_LABEL", "TASK_LABEL", "owner_id"]
 
@@ -50,11 +52,17 @@ _logger = logging.getLogger(__name__)
 
 
 async def run_podman(podman: str, *args: str, timeout_s: float = 120.0) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of a short podman command."""
-    proc = await asyncio.create_subprocess_exec(
-        podman, *args, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )
+    """(exit code, stdout, stderr) of a short podman command; ExecutorError when podman is gone."""
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            podman, *args, stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+    except OSError as e:
+        raise ExecutorError(
+            f"the container runtime is missing: cannot run {podman} ({e.strerror or e}); "
+            "install podman (scripts/containers.sh) or set CONVEYOR_EXECUTOR to another executor"
+        ) from None
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:
@@ -135,7 +143,8 @@ class PodmanTask(ContainerTask):
         capture = c.role == "main" and c.name == self._result_from
         try:
             running = await Running.spawn(argv, env=self._ex.cli_env, cwd=self._scratch,
-                                          log_path=self.spec.log_dir / f"{c.name}.log", capture=capture)
+                                          log_path=self.spec.log_dir / f"{c.name}.log", capture=capture,
+                                          max_log_bytes=self.spec.max_log_bytes)
         except OSError as e:
             return f'failed to start container "{c.name}": {e.strerror or e}'
         self._created.append(name)
@@ -145,6 +154,38 @@ class PodmanTask(ContainerTask):
         if self._stopping:
             self._signal_all(signal.SIGTERM)
         return running
+
+    async def _finish(self, name: str, running: Started) -> int:
+        code = await super()._finish(name, running)
+        if code != 0 and not self._stopping:
+            why = await self._runtime_failure(name, code)
+            if why:
+                self._runtime_failed[name] = why
+        return code
+
+    async def _runtime_failure(self, name: str, code: int) -> str | None:
+        """Why `podman run` ended with `code` when that is not the container's own exit
+        (podman failed, or died mid-run), else None: a task's failure is Failed, podman's Error."""
+        rc, out, _ = await run_podman(self._ex.podman, "inspect", "--format", "{{.State.Status}} {{.State.ExitCode}}",
+                                      self._names[name])
+        status, _, exited = out.strip().partition(" ")
+        if rc == 0 and status in ("exited", "stopped") and exited == str(code):
+            return None
+        if rc == 0 and status in ("running", "paused", "stopping"):
+            return (f'podman run of container "{name}" ended ({exit_message(code)}) while the container still ran: '
+                    "the container runtime failed mid-run")
+        try:
+            said = _last_line((self.spec.log_dir / f"{name}.log").read_bytes()[-4096:].decode(errors="replace"))
+        except OSError:
+            said = ""
+        return f'podman could not run container "{name}" (exit code {code}): {said or "it said nothing"}'
+
+    async def _run_pod(self) -> TaskResult:
+        try:
+            result = await super()._run_pod()
+        except ExecutorError as e:  # podman itself is gone: the node's Error says so
+            return TaskResult("Error", message=e.message)
+        return result
 
     def _signal_all(self, sig: int) -> None:
         """Signals go to the containers through podman; the attached `podman run` follows."""
@@ -174,8 +215,17 @@ class PodmanTask(ContainerTask):
         return code == 0 and dest.exists()
 
     async def _remove(self) -> None:
+        with contextlib.suppress(ExecutorError):  # no podman, nothing to remove now: the next sweep does
+            await self._remove_all()
+
+    async def _remove_all(self) -> None:
         if self._created:
-            await run_podman(self._ex.podman, "rm", "--force", "--time", "2", *self._created, timeout_s=60)
+            code, _, _ = await run_podman(self._ex.podman, "rm", "--force", "--time", "2", *self._created, timeout_s=60)
+            if code != 0:
+                # podman 4 refuses ("container state improper") a container that exits on its
+                # own while rm stops it; once it has stopped, a second rm removes it.
+                await run_podman(self._ex.podman, "rm", "--force", "--ignore", "--time", "0", *self._created,
+                                 timeout_s=60)
         if self._pod:
             await run_podman(self._ex.podman, "pod", "rm", "--force", self._pod, timeout_s=60)
 

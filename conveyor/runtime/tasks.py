@@ -100,6 +100,7 @@ def build_spec(
         volumes=volumes,
         collect_dir=base.with_name(key + ".out"),
         log_dir=settings.logs_dir / plan["namespace"] / plan["workflow"] / key,
+        max_log_bytes=settings.max_log_bytes,
         pull_auths=auths,
         missing_pull_secrets=missing,
     )

@@ -1,0 +1,141 @@
+"""Executor faults with the docker executor: the Docker Engine going away mid-run.
+
+The server talks to the engine through a Unix-socket relay the test owns (DOCKER_HOST
+points at it), so the engine can vanish for the server, every connection cut, without
+stopping the dockerd other test sessions share. The attempt that was running must end in
+Error saying the engine was lost, retryStrategy must run it again once the engine is back,
+and the container the lost attempt could not remove must go at the next server start.
+
+Counts: one workflow. Skipped, with the reason, where no Docker Engine can be had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conveyor.executors._ctr import OWNER_LABEL
+from tests.docker_engine import engine
+from tests.reliability._faults import Server, retried_demo, wait_until
+
+
+class Relay:
+    """Accepts on `path` and pipes each connection to the engine's socket; `cut` closes everything."""
+
+    def __init__(self, path: Path, target: str) -> None:
+        self.path, self.target = path, target
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._listener: socket.socket | None = None
+
+    def open(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(self.path))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut
+            upstream = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            upstream.connect(self.target)
+            with self._lock:
+                self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)
+
+    def cut(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+        with self._lock:
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+            conn.close()
+
+
+@pytest.fixture
+def relay(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Relay]:
+    found = engine()
+    if found.host is None:
+        pytest.skip(f"no Docker Engine for the docker executor: {found.problem}")
+    if not found.host.startswith("unix://"):
+        pytest.skip(f"the engine answers at {found.host}; the relay speaks Unix sockets only")
+    r = Relay(tmp_path / "engine.sock", found.host.removeprefix("unix://"))
+    r.open()
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{r.path}")
+    monkeypatch.setenv("CONVEYOR_EXECUTOR", "docker")
+    yield r
+    r.cut()
+
+
+def _containers_of(pid: int) -> list[Any]:
+    import docker
+
+    client = docker.DockerClient(base_url=engine().host)
+    try:
+        owner = f"{OWNER_LABEL}={pid}@{socket.gethostname()}"
+        return list(client.containers.list(all=True, filters={"label": owner}))
+    finally:
+        client.close()
+
+
+def test_the_engine_lost_mid_run_gives_an_error_node_and_the_retry_runs(
+        conveyor_home: Path, relay: Relay, tmp_path: Path) -> None:
+    server = Server(tmp_path / "server.log")
+    first_pid = server.proc.pid
+    try:
+        name = server.submit(retried_demo())
+        wait_until(lambda: any(c.status == "running" for c in _containers_of(first_pid)), 60,
+                   "the first attempt's container to run")
+        relay.cut()  # the engine is gone for the server
+        first = wait_until(lambda: next((n for n in server.nodes(server.get(name)).values()
+                                         if n["displayName"] == "demo(0)" and n["phase"] in ("Error", "Failed")),
+                                        None), 60, "the first attempt to fail")
+        relay.open()  # back before the retry's backoff (3 s) is over
+        assert first["phase"] == "Error", first
+        assert first["message"].startswith('lost the Docker Engine while container "main" ran ('), first["message"]
+        assert first["message"].endswith("the container runtime failed mid-run")
+        wf = server.wait(name, timeout_s=120)
+        second = server.nodes(wf)["demo(1)"]
+        assert second["phase"] == "Succeeded" and second["outputs"]["result"] == "attempt-1", second
+        assert wf["status"]["phase"] == "Succeeded"
+    finally:
+        server.close()
+    # The lost attempt's container could not be removed while the engine was unreachable;
+    # the next server start removes what the previous one left.
+    assert [c.name for c in _containers_of(first_pid)], "the lost attempt's container should still be there"
+    restarted = Server(tmp_path / "server-2.log")
+    try:
+        wait_until(lambda: not _containers_of(first_pid), 30, "the lost attempt's container to be swept")
+    finally:
+        restarted.close()
+        for c in _containers_of(first_pid):
+            c.remove(force=True)
