@@ -28,7 +28,6 @@ image or the registry tools.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import os
@@ -43,25 +42,16 @@ from typing import Any
 import httpx
 import pytest
 
-from conveyor.executors.podman import podman_problem
 from conveyor.ui import ASSETS
+from tests.cli.test_cli_image import SOURCE
+from tests.cli.test_cli_image import _skip as IMAGE_TESTS_SKIP
 from tests.conftest import ROOT, STANDINS, start_server
-from tests.registry import registry_problem, serve_registry
+from tests.registry import serve_registry
 
-SOURCE = "docker.io/library/busybox:latest"  # a stand-in scripts/containers.sh tags in podman
 NS = "team-s"
 USER = "robot"
-
-
-def _why_skip() -> str | None:
-    if (problem := asyncio.run(podman_problem("podman"))) is not None:
-        return f"podman cannot run containers here ({problem}); run scripts/containers.sh"
-    if subprocess.run(["podman", "image", "exists", SOURCE]).returncode != 0:
-        return f"the stand-in image {SOURCE} is missing; run scripts/containers.sh"
-    return registry_problem(login=True)
-
-
-_skip = _why_skip()
+# podman, the stand-in image and a registry with a login, as the image tests need them
+_skip = IMAGE_TESTS_SKIP
 pytestmark = pytest.mark.skipif(_skip is not None, reason=_skip or "")
 
 
