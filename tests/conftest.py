@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import time
+import venv
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 STANDINS = ROOT / "tests" / "standins"
 #: ../shared beside the repository (read-only material: Argo's schema and examples)
 SHARED = Path(os.environ.get("CONVEYOR_SHARED", ROOT.parent / "shared"))
+#: what tests keep between runs (virtualenvs, downloaded wheels): .cache/ in the repository
+CACHE = Path(os.environ.get("CONVEYOR_TEST_CACHE", ROOT / ".cache"))
+#: legacy Hera as the seed platform pins it (hera 4 needs argo-workflows 6.3.5, beside which current Hera cannot live)
+HERA4_PACKAGES = ["hera-workflows==4.4.2", "argo-workflows==6.3.5", "typing_extensions"]
 
 # The suite tests the engine, server and clients with the process executor (milliseconds a
 # task); container executors have their own tests that ask for them. Set
@@ -43,6 +48,24 @@ def conveyor_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CONVEYOR_HOME", str(home))
     monkeypatch.setenv("PATH", f"{os.environ.get('PATH', '')}:{STANDINS}")
     return home
+
+
+@pytest.fixture(scope="session")
+def hera4_python() -> Path:
+    """The python of a virtualenv holding legacy Hera (HERA4_PACKAGES), for the tests that run
+    the seed platform's hera 4 scripts; built once under CACHE, reused while its package list matches."""
+    home = CACHE / "venv-hera-4.4.2"
+    python = home / "bin" / "python"
+    stamp = home / "conveyor-packages.txt"
+    if not (python.exists() and stamp.exists() and stamp.read_text() == "\n".join(HERA4_PACKAGES)):
+        venv.EnvBuilder(clear=True, with_pip=True).create(home)
+        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check",
+                               *HERA4_PACKAGES], capture_output=True, text=True, timeout=600)
+        if done.returncode != 0:
+            # no skip: CI installs from PyPI, and a missing legacy client is exactly what these tests guard
+            pytest.fail(f"could not install {HERA4_PACKAGES} into {home}:\n{done.stderr[-3000:]}")
+        stamp.write_text("\n".join(HERA4_PACKAGES))
+    return python
 
 
 @pytest.fixture

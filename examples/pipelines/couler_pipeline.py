@@ -35,7 +35,7 @@ def build():
                                   env={"PIPELINE_USER": s.USER}, node_selector=s.SMALL_NODE_SELECTOR or None),
         dependencies=None)
     couler.set_dependencies(
-        lambda: couler.run_container(image=s.IMAGE, command=s.STATS_COMMAND, env=s.STATS_ENV,
+        lambda: couler.run_container(image=s.IMAGE_REF, command=s.STATS_COMMAND, env=s.STATS_ENV,
                                      step_name="container-task", output=couler.create_local_artifact(s.STATS_PATH)),
         dependencies="python-task")
 

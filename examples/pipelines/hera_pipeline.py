@@ -23,13 +23,13 @@ def greet():
 def build() -> Workflow:
     service = WorkflowsService(host=s.HOST, namespace=s.NAMESPACE, token=s.TOKEN, verify_ssl=False)
     with Workflow(generate_name="seed-pipeline-", entrypoint="main", namespace=s.NAMESPACE,
-                  workflows_service=service, parallelism=s.PARALLELISM,
+                  workflows_service=service, arguments=s.PARAMETERS, parallelism=s.PARALLELISM,
                   service_account_name=s.SERVICE_ACCOUNT, image_pull_secrets=s.PULL_SECRETS or None,
                   node_selector=s.NODE_SELECTOR or None,
                   tolerations=[Toleration(**t) for t in s.TOLERATIONS] or None) as w:
         python_task = Script(name="python-task", image="python:3.11", command=["python"], source=greet,
                              env=[Env(name="PIPELINE_USER", value=s.USER)], node_selector=s.SMALL_NODE_SELECTOR or None)
-        container_task = Container(name="container-task", image=s.IMAGE, command=s.STATS_COMMAND,
+        container_task = Container(name="container-task", image=s.IMAGE_REF, command=s.STATS_COMMAND,
                                    env=[Env(name=k, value=v) for k, v in s.STATS_ENV.items()],
                                    outputs=[Artifact(name="stats", path=s.STATS_PATH)])
         with DAG(name="main"):

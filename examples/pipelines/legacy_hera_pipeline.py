@@ -19,6 +19,7 @@ import sys
 import pipeline_settings as s
 from hera.artifact import Artifact
 from hera.env import Env
+from hera.parameter import Parameter
 from hera.task import Task
 from hera.toleration import Toleration
 from hera.workflow import Workflow
@@ -33,12 +34,13 @@ def greet():
 def main():
     service = WorkflowService(host=s.HOST, namespace=s.NAMESPACE, token=s.TOKEN or "", verify_ssl=False)
     w = Workflow(name="seed-pipeline-", generate_name=True, dag_name="main", service=service,
+                 parameters=[Parameter(k, v) for k, v in s.PARAMETERS.items()],
                  parallelism=s.PARALLELISM, service_account_name=s.SERVICE_ACCOUNT,
                  image_pull_secrets=s.PULL_SECRETS or None, node_selectors=s.NODE_SELECTOR or None,
                  tolerations=[Toleration(**t) for t in s.TOLERATIONS] or None)
     py = Task(name="python-task", image="python:3.11", source=greet,
               env=[Env(name="PIPELINE_USER", value=s.USER)], node_selectors=s.SMALL_NODE_SELECTOR or None)
-    stats = Task(name="container-task", image=s.IMAGE, command=s.STATS_COMMAND,
+    stats = Task(name="container-task", image=s.IMAGE_REF, command=s.STATS_COMMAND,
                  env=[Env(name=k, value=v) for k, v in s.STATS_ENV.items()], outputs=[Artifact(name="stats", path=s.STATS_PATH)])
     py >> stats
     w.add_tasks(py, stats)

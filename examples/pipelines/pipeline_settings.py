@@ -17,8 +17,13 @@ def env(name, default=""):
 HOST = env("PIPELINE_HOST", "http://127.0.0.1:2746")
 NAMESPACE = env("WORKFLOW_NS", env("PIPELINE_NS", "default"))
 TOKEN = env("PIPELINE_TOKEN") or None
-#: the seed project's image (examples/seed-project), as pushed to the registry
+#: the seed project's image (examples/seed-project), as pushed to the registry: the default
+#: of the workflow parameter `image`, which a resubmit or `submit -p image=...` can change
 IMAGE = env("PIPELINE_IMAGE", "127.0.0.1:5000/seed/grid-stats:1")
+#: the workflow's parameters (name -> default value)
+PARAMETERS = {"image": IMAGE}
+#: the container task's image, as Argo spells a workflow parameter
+IMAGE_REF = "{{workflow.parameters.image}}"
 USER = env("PIPELINE_USER", "conveyor")
 SERVICE_ACCOUNT = env("WORKFLOW_SA") or None
 PULL_SECRETS = [env("REGISTRY_PULL_SECRET")] if env("REGISTRY_PULL_SECRET") else []

@@ -235,7 +235,8 @@ def test_delete(server: Server) -> None:
 
 NIGHTLY = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata": {"name": "nightly"},
            "spec": {"schedule": "0 3 * * *", "timezone": "UTC", "workflowSpec": {
-               "entrypoint": "main", "templates": [sh("main", "echo nightly run")]}}}
+               "entrypoint": "main", "arguments": {"parameters": [{"name": "what", "value": "nightly"}]},
+               "templates": [sh("main", "echo {{workflow.parameters.what}} run")]}}}
 
 
 def test_cron(server: Server, tmp_path: Path) -> None:
@@ -258,6 +259,12 @@ def test_cron(server: Server, tmp_path: Path) -> None:
 
     name = submitted(server, "--from", "cronworkflow/nightly", "--wait")
     assert cv(server, "logs", name).stdout.endswith(": nightly run\n")
+    # -p sets the cron's workflow parameters for this run only, as `argo submit --from` does
+    name = submitted(server, "--from", "cronworkflow/nightly", "-p", "what=manual", "--wait")
+    assert cv(server, "logs", name).stdout.endswith(": manual run\n")
+    assert get(server, name)["spec"]["arguments"]["parameters"] == [{"name": "what", "value": "manual"}]
+    assert json.loads(cv(server, "cron", "get", "nightly", "-o", "json").stdout)["spec"]["workflowSpec"][
+        "arguments"]["parameters"] == [{"name": "what", "value": "nightly"}]
     assert cv(server, "cron", "delete", "nightly").stdout == "CronWorkflow 'nightly' deleted\n"
     assert cv(server, "cron", "list", "-o", "name").stdout == ""
 

@@ -28,7 +28,6 @@ from conveyor.config import Settings
 from conveyor.store import Store
 from tests.cli.test_cli_image import SOURCE as BUSYBOX
 from tests.cli.test_cli_image import _skip as PODMAN_PROBLEM
-from tests.clients.test_legacy_hera import SCRIPT, hera4_python  # noqa: F401 (a fixture)
 from tests.conftest import ROOT, STANDINS, free_port, path_without
 from tests.registry import registry_problem
 
@@ -36,6 +35,7 @@ CRON = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata"
         "spec": {"schedules": ["0 2 * * *"], "workflowSpec": {"entrypoint": "main", "templates": [
             {"name": "main", "container": {"image": "busybox", "command": ["true"]}}]}}}
 LAST_LINE = "  export PIPELINE_TOKEN="
+LEGACY_HERA_SCRIPT = ROOT / "examples" / "pipelines" / "legacy_hera_pipeline.py"
 
 
 @dataclass
@@ -146,7 +146,7 @@ def test_up_serves_the_ui_and_a_registry_loads_the_files_and_stops_everything_on
 
 
 def test_up_runs_without_the_registry_when_its_port_is_taken_and_legacy_hera_runs_with_the_lines(
-        tmp_path: Path, hera4_python: Path) -> None:  # noqa: F811 (the fixture imported above)
+        tmp_path: Path, hera4_python: Path) -> None:
     """With --auth-mode client, so the printed token is the one the server asks for."""
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -158,7 +158,7 @@ def test_up_runs_without_the_registry_when_its_port_is_taken_and_legacy_hera_run
                        "what listens there, or choose another --registry-port" in up.lines, up.lines
             assert httpx.get(up.url + "/api/v1/workflows/default").status_code == 401
             env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **up.exports}
-            done = subprocess.run([str(hera4_python), str(SCRIPT)], env=env, capture_output=True, text=True,
+            done = subprocess.run([str(hera4_python), str(LEGACY_HERA_SCRIPT)], env=env, capture_output=True, text=True,
                                   timeout=120)
             assert done.returncode == 0, done.stderr
             phases = wait_ended(up.url, up.exports["PIPELINE_TOKEN"])

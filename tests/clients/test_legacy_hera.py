@@ -1,7 +1,8 @@
 """The seed platform's legacy Hera (hera-workflows 4.4.2) script, unmodified, against conveyor.
 
 hera 4 pins `argo-workflows==6.3.5`, which cannot live beside current Hera, so
-the test builds its own virtualenv (kept under `.cache/` between runs) and runs
+the test builds its own virtualenv (the `hera4_python` fixture of tests/conftest.py,
+kept under `.cache/` between runs) and runs
 examples/pipelines/legacy_hera_pipeline.py in it, configured only through the
 seed platform's environment variables, against a live `conveyor server` that
 asks for a token (`--auth-mode client`).
@@ -13,7 +14,6 @@ import os
 import subprocess
 import sys
 import time
-import venv
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,25 +24,6 @@ import pytest
 from tests.conftest import ROOT, start_server
 
 SCRIPT = ROOT / "examples" / "pipelines" / "legacy_hera_pipeline.py"
-PACKAGES = ["hera-workflows==4.4.2", "argo-workflows==6.3.5", "typing_extensions"]
-CACHE = Path(os.environ.get("CONVEYOR_TEST_CACHE", ROOT / ".cache"))
-
-
-@pytest.fixture(scope="session")
-def hera4_python() -> Path:
-    """A virtualenv holding hera-workflows 4.4.2; built once, reused while its package list matches."""
-    home = CACHE / "venv-hera-4.4.2"
-    python = home / "bin" / "python"
-    stamp = home / "conveyor-packages.txt"
-    if not (python.exists() and stamp.exists() and stamp.read_text() == "\n".join(PACKAGES)):
-        venv.EnvBuilder(clear=True, with_pip=True).create(home)
-        done = subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PACKAGES],
-                              capture_output=True, text=True, timeout=600)
-        if done.returncode != 0:
-            # no skip: CI installs from PyPI, and a missing legacy client is exactly what this test guards
-            pytest.fail(f"could not install {PACKAGES} into {home}:\n{done.stderr[-3000:]}")
-        stamp.write_text("\n".join(PACKAGES))
-    return python
 
 
 @pytest.fixture
@@ -105,7 +86,9 @@ def test_the_seed_script_runs_unmodified(hera4_python: Path, server: tuple[str, 
     assert spec["tolerations"] == [toleration]
     templates = {t["name"]: t for t in spec["templates"]}
     assert templates["python-task"]["nodeSelector"] == {"node-pool": "pipelines-small"}
-    assert templates["container-task"]["container"]["image"] == "127.0.0.1:5000/seed/grid-stats:1"
+    # the image is the workflow parameter `image`, defaulting to PIPELINE_IMAGE's default
+    assert spec["arguments"]["parameters"] == [{"name": "image", "value": "127.0.0.1:5000/seed/grid-stats:1"}]
+    assert templates["container-task"]["container"]["image"] == "{{workflow.parameters.image}}"
     assert templates["container-task"]["outputs"]["artifacts"] == [{"name": "stats", "path": "/tmp/outputs/stats.json"}]
 
 

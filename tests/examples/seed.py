@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import copy
-import os
 import shutil
 import subprocess
 import sys
@@ -19,12 +18,11 @@ import pytest
 import yaml
 
 from conveyor.executors.podman import podman_problem
-from tests.conftest import ROOT
+from tests.conftest import CACHE, ROOT
 
 EXAMPLES = ROOT / "examples"
 PIPELINES = EXAMPLES / "pipelines"
 SEED_PROJECT = EXAMPLES / "seed-project"
-CACHE = Path(os.environ.get("CONVEYOR_TEST_CACHE", ROOT / ".cache"))
 #: the stand-in the seed project's dockerfile builds FROM (scripts/containers.sh tags it)
 BASE = "docker.io/library/python:3.11-slim"
 #: how current and legacy Hera package a function as a script: a preamble before its body
@@ -57,8 +55,25 @@ def seed_env(spec: dict[str, Any]) -> dict[str, str]:
         "WORKFLOW_NODE_SELECTOR_KEY": key, "WORKFLOW_NODE_SELECTOR_VALUE": value,
         "WORKFLOW_NODE_SELECTOR_VALUE_SMALL": templates["python-task"]["nodeSelector"][key],
         "WORKFLOW_NODE_TOLERATION_KEY": toleration["key"], "WORKFLOW_NODE_TOLERATION_VALUE": toleration["value"],
-        "PIPELINE_IMAGE": templates["container-task"]["container"]["image"], "PIPELINE_USER": user["value"],
+        "PIPELINE_IMAGE": image_of(spec), "PIPELINE_USER": user["value"],
     }
+
+
+def image_of(spec: dict[str, Any]) -> str:
+    """The seed image a run of the pipeline uses: its `image` parameter (the container task names it)."""
+    templates = {t["name"]: t for t in spec["templates"]}
+    assert templates["container-task"]["container"]["image"] == "{{workflow.parameters.image}}"
+    [image] = [p["value"] for p in spec["arguments"]["parameters"] if p["name"] == "image"]
+    return str(image)
+
+
+def with_image(spec: dict[str, Any], image: str) -> dict[str, Any]:
+    """`spec` (pipeline.yaml's) as `submit -p image=IMAGE` runs it."""
+    spec = copy.deepcopy(spec)
+    for p in spec["arguments"]["parameters"]:
+        if p["name"] == "image":
+            p["value"] = image
+    return spec
 
 
 def normalised(spec: dict[str, Any]) -> dict[str, Any]:

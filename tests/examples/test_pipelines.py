@@ -24,7 +24,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.clients.test_legacy_hera import hera4_python  # noqa: F401  (the hera 4 virtualenv fixture)
 from tests.conftest import ROOT, start_server
 from tests.examples.seed import (
     PIPELINES,
@@ -61,7 +60,7 @@ def server(conveyor_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
 
 @pytest.mark.skipif(podman_skip_reason() is not None, reason=podman_skip_reason() or "")
 def test_four_spellings_submit_one_workflow_and_each_succeeds(
-        server: tuple[str, str], hera4_python: Path, conveyor_home: Path, tmp_path: Path) -> None:  # noqa: F811
+        server: tuple[str, str], hera4_python: Path, conveyor_home: Path, tmp_path: Path) -> None:
     url, token = server
     manifest = pipeline_manifest()
     env = {**os.environ, **seed_env(manifest["spec"]), "PIPELINE_HOST": url, "PIPELINE_NS": NS,

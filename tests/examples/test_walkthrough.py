@@ -7,13 +7,15 @@ starts conveyor `<!-- walkthrough: up -->` (the test runs its command with `--po
 free port, then takes the `export` lines it prints, as the reader pastes them) and the
 blocks it runs `<!-- walkthrough -->`. The reader's own registry line is the one thing
 the test supplies itself (its registry's address and login); and once the image is
-pushed, the test removes it from podman's store, so the pipeline's run must pull it with
-the workflow's pull secret. Then it checks each step:
-the image is in the registry, the pipeline Succeeded with the seed image's statistics
-and is the workflow examples/pipelines/pipeline.yaml describes (so the README's
-settings agree with it), the web UI lists it (Chromium), and the CronWorkflow is
-scheduled. If the README loses a step the test needs, or a marker has no block, the
-test fails saying so.
+pushed, the test removes it from podman's store, so the pipeline's runs must pull it with
+the workflow's pull secret. Then it checks each step: the image is in the registry; the
+Hera run Succeeded with the seed image's statistics and is the workflow
+examples/pipelines/pipeline.yaml describes with the reader's image as its `image`
+parameter (so the README's settings agree with it); the Couler and YAML runs and the cron
+workflow's run-now, named by what their commands printed, are that same workflow and
+Succeeded, their container task run from the reader's image; the web UI lists the Hera
+run (Chromium); and the CronWorkflow is scheduled. If the README loses a step the test
+needs, or a marker has no block, the test fails saying so.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from tests.examples.seed import (
     podman_skip_reason,
     results,
     wait_done,
+    with_image,
 )
 from tests.registry import registry_problem, serve_registry
 
@@ -52,8 +55,12 @@ MARKER = re.compile(r"<!-- walkthrough(?P<up>: up)? -->\n(?P<fence>```sh\n(?P<bo
 #: what the blocks must do, in this order, for the checks below to mean anything
 STEPS = ["conveyor image build", "conveyor registry login", "conveyor image push",
          "conveyor secret create docker-registry", "examples/pipelines/hera_pipeline.py", "conveyor watch",
-         "conveyor cron list"]
+         "examples/pipelines/couler_pipeline.py", "conveyor submit examples/pipelines/pipeline.yaml",
+         "conveyor cron list", "conveyor submit --from cronworkflow/seed-pipeline-nightly"]
 CRON = "seed-pipeline-nightly"
+STEP_DONE = "__walkthrough_step_{}_done__"
+#: the label Argo puts on a workflow a CronWorkflow made
+CRON_LABEL = "workflows.argoproj.io/cron-workflow"
 USER, PASSWORD = "walk", "pw-" + uuid.uuid4().hex[:12]
 
 
@@ -142,7 +149,7 @@ def test_the_walkthrough_runs_as_the_readme_says(up: tuple[str, list[str], dict[
     _, blocks = walkthrough()
     with serve_registry(tmp_path / "registry", login=(USER, PASSWORD)) as registry:
         image = f"{registry}/seed/grid-stats:1"
-        steps = [f"{block}\necho __walkthrough_step_{i}_done__" for i, block in enumerate(blocks)]
+        steps = [f"{block}\necho {STEP_DONE.format(i)}" for i, block in enumerate(blocks)]
         # The test's own step: once pushed, the image leaves this machine's store, as on a fresh
         # node, so the pipeline must pull it with the workflow's pull secret.
         pushed = next(i for i, block in enumerate(blocks) if "conveyor image push" in block)
@@ -153,7 +160,7 @@ def test_the_walkthrough_runs_as_the_readme_says(up: tuple[str, list[str], dict[
             ran = subprocess.run(["bash", "-c", script], cwd=env["WORK"], env=env, capture_output=True, text=True,
                                  timeout=900)
             out = ran.stdout + ran.stderr
-            done = re.findall(r"__walkthrough_step_(\d+)_done__", ran.stdout)
+            done = re.findall(STEP_DONE.format(r"(\d+)"), ran.stdout)
             assert ran.returncode == 0, f"the walkthrough stopped after {len(done)} of {len(blocks)} blocks:\n{out[-4000:]}"
             assert len(done) == len(blocks)
             assert PASSWORD not in ran.stdout
@@ -166,16 +173,19 @@ def test_the_walkthrough_runs_as_the_readme_says(up: tuple[str, list[str], dict[
             link = re.search(r"open (\S+)/#/workflows/(\S+)/(\S+)", ran.stdout)
             assert link and link[1] == url, ran.stdout[-2000:]
             ns, name = link[2], link[3]
-            wf = wait_done(url, ns, name)
-            assert wf["status"]["phase"] == "Succeeded", wf["status"].get("message")
+            expected = normalised(with_image(pipeline_manifest()["spec"], image))
+            wf = succeeded(url, ns, name, expected, image)
             stats = json.loads(results(wf)["container-task"]["outputs"]["result"])
             assert stats["tile"] == "seed-tile" and stats["cells"] == 128 * 128
             assert json.dumps(stats, sort_keys=True) in out  # what `conveyor logs` printed
-            expected = pipeline_manifest()["spec"]
-            for t in expected["templates"]:
-                if t["name"] == "container-task":
-                    t["container"]["image"] = image
-            assert normalised(wf["spec"]) == normalised(expected)
+
+            # the Couler and YAML runs, then the cron workflow's run-now: the same workflow, each Succeeded
+            couler, from_yaml = named(output_of(ran.stdout, blocks, "couler_pipeline.py"))
+            [from_cron] = named(output_of(ran.stdout, blocks, f"--from cronworkflow/{CRON}"))
+            assert len({name, couler, from_yaml, from_cron}) == 4
+            for run in (couler, from_yaml, from_cron):
+                succeeded(url, ns, run, expected, image)
+            assert wait_done(url, ns, from_cron)["metadata"]["labels"][CRON_LABEL] == CRON
 
             # the cron workflow is scheduled
             cron: dict[str, Any] = httpx.get(f"{url}/api/v1/cron-workflows/{ns}/{CRON}", timeout=10).json()
@@ -185,6 +195,27 @@ def test_the_walkthrough_runs_as_the_readme_says(up: tuple[str, list[str], dict[
             ui_lists(url, ns, name)
         finally:
             subprocess.run(["podman", "rmi", image], capture_output=True)
+
+
+def output_of(stdout: str, blocks: list[str], command: str) -> str:
+    """What the walkthrough block that runs `command` printed (blocks end with their STEP_DONE line)."""
+    [i] = [i for i, block in enumerate(blocks) if command in block]
+    start = stdout.index(STEP_DONE.format(i - 1)) if i else 0
+    return stdout[start:stdout.index(STEP_DONE.format(i))]
+
+
+def named(output: str) -> list[str]:
+    """The workflows `conveyor watch` / `submit --watch` showed, in order: their `Name:` lines."""
+    return list(dict.fromkeys(re.findall(r"^Name:\s+(\S+)$", output, re.M)))
+
+
+def succeeded(url: str, ns: str, name: str, expected: dict[str, Any], image: str) -> dict[str, Any]:
+    """Workflow `name` once it ended: Succeeded, the workflow `expected` describes, its container task run from `image`."""
+    wf = wait_done(url, ns, name)
+    assert wf["status"]["phase"] == "Succeeded", (name, wf["status"].get("message"))
+    assert normalised(wf["spec"]) == expected, name
+    assert results(wf)["container-task"]["image"] == image, name
+    return wf
 
 
 def ui_lists(url: str, ns: str, name: str) -> None:
