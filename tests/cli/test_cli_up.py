@@ -1,6 +1,7 @@
-"""`conveyor up`: the server and UI in one command, the files it names loaded (a missing one named),
-a local registry when Debian's docker-registry is installed (its failure named, not fatal), the
-address and export lines printed (Hera and legacy Hera work with them), and Ctrl-C ends it all."""
+"""`conveyor up`: the server and UI in one command, the files it names loaded (a missing one named;
+each Workflow kept as a WorkflowTemplate, exactly one of them run), a local registry when Debian's
+docker-registry is installed (its failure named, not fatal), the address and export lines printed
+(Hera and legacy Hera work with them), and Ctrl-C ends it all."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ CRON = {"apiVersion": "argoproj.io/v1alpha1", "kind": "CronWorkflow", "metadata"
             {"name": "main", "container": {"image": "busybox", "command": ["true"]}}]}}}
 LAST_LINE = "  export PIPELINE_TOKEN="
 LEGACY_HERA_SCRIPT = ROOT / "examples" / "pipelines" / "legacy_hera_pipeline.py"
+SOURCE_LABEL = "workflows.argoproj.io/workflow-template"
 
 
 @dataclass
@@ -108,10 +110,12 @@ def test_up_serves_the_ui_and_a_registry_loads_the_files_and_stops_everything_on
     cron.write_text(yaml.safe_dump(CRON))
     home = tmp_path / "home"
     registry = f"127.0.0.1:{free_port()}"
-    with conveyor_up(home, "examples/dag-pipeline.yaml", str(cron), "examples/no-such.yaml",
-                     "--registry-port", registry.rpartition(":")[2]) as up:
+    with conveyor_up(home, "examples/dag-pipeline.yaml", "examples/hello-world.yaml", str(cron),
+                     "examples/no-such.yaml", "--registry-port", registry.rpartition(":")[2]) as up:
         assert up.lines[0] == f"conveyor is up: the web UI is at {up.url}/ (Ctrl-C stops it)"
         assert f"  loaded CronWorkflow nightly ({cron})" in up.lines
+        for example in ("dag-pipeline", "hello-world"):
+            assert f"  loaded WorkflowTemplate {example} (examples/{example}.yaml, from its Workflow)" in up.lines
         assert "  skipped examples/no-such.yaml: no such file" in up.lines
         token = up.exports["PIPELINE_TOKEN"]
         assert up.exports == {"PIPELINE_HOST": up.url, "PIPELINE_NS": "default", "PIPELINE_TOKEN": token}
@@ -128,6 +132,19 @@ def test_up_serves_the_ui_and_a_registry_loads_the_files_and_stops_everything_on
         page = httpx.get(up.url + "/")
         assert page.status_code == 200 and '<script type="module" src="/ui/js/app.js">' in page.text
         assert httpx.get(up.url + "/api/v1/cron-workflows/default/nightly").status_code == 200
+        # each Workflow is kept as a WorkflowTemplate of its spec, with its labels
+        kept = httpx.get(up.url + "/api/v1/workflow-templates/default/dag-pipeline").json()
+        original = yaml.safe_load((ROOT / "examples" / "dag-pipeline.yaml").read_text())
+        assert kept["spec"]["templates"] == original["spec"]["templates"]
+        assert kept["spec"]["arguments"] == original["spec"]["arguments"]
+        assert kept["metadata"]["labels"] == original["metadata"]["labels"]
+
+        # exactly one ran, the first Workflow named, from its template
+        [submitted] = [line for line in up.lines if line.startswith("  submitted ")]
+        ran = submitted.split()[1]
+        assert submitted == f"  submitted {ran} from workflowtemplate/dag-pipeline: {up.url}/#/workflows/default/{ran}"
+        assert "  run the others from the UI's Templates page, or: conveyor submit --from workflowtemplate/NAME" \
+            in up.lines
 
         # Hera with the printed lines, as a user's shell would have them after `export ...`
         service = WorkflowsService(host=up.exports["PIPELINE_HOST"], namespace=up.exports["PIPELINE_NS"],
@@ -138,11 +155,34 @@ def test_up_serves_the_ui_and_a_registry_loads_the_files_and_stops_everything_on
         created = w.create()
         phases = wait_ended(up.url, token)
         assert sorted(n.rpartition("-")[0] for n in phases) == ["dag-pipeline", "from-hera"], phases
-        assert set(phases.values()) == {"Succeeded"} and created.metadata.name in phases
+        assert set(phases.values()) == {"Succeeded"} and {ran, created.metadata.name} == set(phases)
+        run = httpx.get(f"{up.url}/api/v1/workflows/default/{ran}").json()
+        assert run["spec"]["workflowTemplateRef"] == {"name": "dag-pipeline"}
+        assert run["metadata"]["labels"][SOURCE_LABEL] == "dag-pipeline"
+        assert run["metadata"]["labels"]["example"] == "dag-pipeline"
+
+        # the one that did not run is there to run, as the line says
+        env = {**os.environ, **up.exports}
+        later = subprocess.run([sys.executable, "-m", "conveyor", "submit", "--from", "workflowtemplate/hello-world",
+                                "-p", "message=later", "-o", "name", "--wait"], cwd=ROOT, env=env, capture_output=True,
+                               text=True, timeout=60)
+        assert later.returncode == 0, later.stderr
+        name = later.stdout.split()[0]
+        assert name.startswith("hello-world-") and wait_ended(up.url, token)[name] == "Succeeded"
         assert up.stop() == 0
     assert not answers(registry), "the registry outlived conveyor up"
     with pytest.raises(httpx.TransportError):
         httpx.get(up.url + "/api/v1/version")
+
+
+def test_up_runs_the_workflow_run_names(tmp_path: Path) -> None:
+    with conveyor_up(tmp_path / "home", "examples/dag-pipeline.yaml", "examples/hello-world.yaml",
+                     "--run", "hello-world", "--no-registry") as up:
+        [submitted] = [line for line in up.lines if line.startswith("  submitted ")]
+        assert " from workflowtemplate/hello-world: " in submitted
+        phases = wait_ended(up.url, up.exports["PIPELINE_TOKEN"])
+        assert [n.rpartition("-")[0] for n in phases] == ["hello-world"], phases
+        assert up.stop() == 0
 
 
 def test_up_runs_without_the_registry_when_its_port_is_taken_and_legacy_hera_runs_with_the_lines(
@@ -257,12 +297,22 @@ def test_no_registry_tool_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPat
                     "scripts/containers.sh does it)")
 
 
-def test_up_refuses_a_bad_file_before_starting(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
-    out = subprocess.run([sys.executable, "-m", "conveyor", "up", str(bad), "--port", str(free_port())], cwd=ROOT,
+@pytest.mark.parametrize(("files", "args", "said"), [
+    ({"bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"}, (), "kind 'ConfigMap' cannot be loaded"),
+    ({"a.yaml": "kind: Workflow\nmetadata: {generateName: twin-}\nspec: {entrypoint: m}\n",
+      "b.yaml": "kind: Workflow\nmetadata: {name: twin}\nspec: {entrypoint: m}\n"}, (),
+     "WorkflowTemplate 'twin' comes from both"),
+    ({"a.yaml": "kind: Workflow\nmetadata: {generateName: one-}\nspec: {entrypoint: m}\n"}, ("--run", "other"),
+     "--run 'other': FILES hold no Workflow or WorkflowTemplate named so; choose one of one"),
+], ids=["bad kind", "two of one name", "unknown --run"])
+def test_up_refuses_bad_files_before_starting(tmp_path: Path, files: dict[str, str], args: tuple[str, ...],
+                                              said: str) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    out = subprocess.run([sys.executable, "-m", "conveyor", "up", *(str(tmp_path / n) for n in files), *args,
+                          "--port", str(free_port())], cwd=ROOT,
                          env={**os.environ, "CONVEYOR_HOME": str(tmp_path / "home")}, capture_output=True, text=True,
                          timeout=60)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines()[-1].startswith("invalid:")
-    assert "ConfigMap" in out.stderr
+    assert said in " ".join(out.stderr.split()), out.stderr
