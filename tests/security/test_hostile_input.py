@@ -15,7 +15,7 @@ Default run (CI): the corpus once (91 requests), plus a second server with small
 set through the environment, showing each limit is configurable and enforced with its
 value, at submit and at run time (about 15 s in all; peak RSS grows by about 60 MB).
 With `-m slow`: on a fresh server the corpus twice more, then once by four clients at once,
-plus 64 MB, 64 MB (Kubernetes path) and 200 MB (chunked) bodies, 322 requests, under the
+plus 64 MB, 64 MB (Kubernetes path) and 200 MB (chunked) bodies, 279 requests, under the
 same memory bound (about 30 s; about +80 MB).
 """
 
