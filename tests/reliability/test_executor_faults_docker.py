@@ -9,6 +9,13 @@ the engine went must end in Error saying the engine was lost, and the container 
 not remove must go at the next server start. In each, retryStrategy must run the task
 again once the engine is back.
 
+Why a relay, not a stopped dockerd, for "dies mid-run": the dockerd these tests use is
+one per machine, shared by every engineer's test session (tests/docker_engine.py: the last
+session out stops it), so stopping it inside a test would kill other sessions' containers
+mid-test; a second, private dockerd would need its own data-root and the ~1 GB of
+stand-in images loaded into it (~20 s). The relay cuts what the server sees of the
+engine the way a dead daemon does: every open call and stream ends, the socket is gone.
+
 Counts: one workflow per test, three in all. Skipped, with the reason, where no Docker
 Engine can be had.
 """
