@@ -102,12 +102,12 @@ def test_a_task_that_floods_stdout_keeps_a_bounded_log_and_the_server_flat(serve
     assert node["outputs"]["result"].endswith(f"{FLOOD_LINE}\nLAST")  # the result is stdout's tail
     growth = max(rss.samples) - baseline
     assert growth < 40 * 1024 * 1024, f"server RSS grew by {growth / 2**20:.1f} MiB during a 100 MB flood"
-    # The curve over the three floods: a leak of 1 byte in 20 of the output (15 MB over the
-    # 300 MB) puts the last third's peak ~10 MB above the first's. Measured here, glibc's
+    # The curve over the three floods: a leak of 1 byte in 12 of the output (25 MB over the
+    # 300 MB) puts the last third's peak ~17 MB above the first's. Measured here, glibc's
     # heap swings the peaks by up to ~5 MiB from flood to flood, and they creep up ~1 MiB
     # per 100 MB over dozens of floods (allocator fragmentation: MALLOC_ARENA_MAX=1 curbs
-    # it), which a 10 MiB margin lets pass at this size.
-    assert not (why := plateau_problem(rss.samples, 10 * 1024 * 1024, what="three 100 MB floods")), why
+    # it); a run under load was seen 10 MiB up, so the margin is 16 MiB.
+    assert not (why := plateau_problem(rss.samples, 16 * 1024 * 1024, what="three 100 MB floods")), why
 
     logs = list((Path(os.environ["CONVEYOR_HOME"]) / "logs" / "default" / "flood").glob("*/main.log"))
     assert len(logs) == 1
