@@ -10,6 +10,7 @@ from conveyor.cli._common import OverlayLookup, open_store, read_manifests
 from conveyor.cli.main import err, handle_errors
 from conveyor.config import Settings
 from conveyor.errors import ConveyorError, ManifestError
+from conveyor.expr import expression_problems
 from conveyor.spec import lint as lint_manifest
 from conveyor.spec import normalize
 
@@ -40,7 +41,8 @@ def lint(files: tuple[str, ...]) -> None:
         problems = 0
         for i, doc in enumerate(docs):
             where = path if len(docs) == 1 else f"{path}#{i + 1}"
-            found = lint_manifest(normalize(doc), templates=lookup)
+            normal = normalize(doc)
+            found = lint_manifest(normal, templates=lookup) or expression_problems(normal)
             for p in found:
                 err.print(f"{where}: {p}", markup=False)
             problems += len(found)

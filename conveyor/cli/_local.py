@@ -124,12 +124,14 @@ class LocalApi:
 
     def create_resource(self, kind: str, manifest: Json, *, namespace: str | None = None,
                         replace: bool = False) -> Json:
+        from conveyor.expr import checked_expressions
         from conveyor.spec import validate  # Hera's models: only when a template is created
 
         meta = manifest.setdefault("metadata", {})
         if self._kind(kind) == "WorkflowTemplate":
             meta["namespace"] = namespace or meta.get("namespace") or self.namespace
-        return self.store.put_template(kind, validate(manifest, templates=self.store), replace=replace)
+        doc = checked_expressions(validate(manifest, templates=self.store))
+        return self.store.put_template(kind, doc, replace=replace)
 
     def update_resource(self, kind: str, manifest: Json, *, namespace: str | None = None) -> Json:
         return self.create_resource(kind, manifest, namespace=namespace, replace=True)

@@ -130,7 +130,7 @@ class DockerTask(ContainerTask):
         try:
             cid = await ex.call(ex.create, self._names[c.name], kw)
         except Exception as e:  # noqa: BLE001
-            return f'docker could not create container "{c.name}": {error_text(e)}'
+            return ex.engine_gone(e) or f'docker could not create container "{c.name}": {error_text(e)}'
         self._ids[c.name] = cid
         capture = c.role == "main" and c.name == self._result_from
         running = DockerRunning(ex.streams, cid, self.spec.log_dir / f"{c.name}.log", capture, ex.kill,

@@ -70,8 +70,7 @@ async def docker_problem(host: str | None = None) -> str | None:
         finally:
             client.close()
 
-    # named in the message: "no engine answers" alone does not say where conveyor looked
-    where = host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+    where = _where(host)
     try:
         await asyncio.to_thread(ping)
     except Exception as e:  # noqa: BLE001 - whatever it is, there is no engine to use
@@ -93,6 +92,18 @@ def _ping_failure(e: BaseException) -> str:
     return next((meaning for words, meaning in _PING_FAILURES if words in text), text)
 
 
+def _where(host: str | None) -> str:
+    # named in messages: "no engine answers" alone does not say where conveyor looked
+    return host or os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _unreachable(e: BaseException) -> bool:
+    """Whether an SDK error means no engine answered at all (not an engine refusing)."""
+    import requests
+
+    return isinstance(e, requests.exceptions.ConnectionError) or any(w in error_text(e) for w, _ in _PING_FAILURES)
+
+
 class DockerExecutor(ImagePulls):
     name = "docker"
 
@@ -102,6 +113,7 @@ class DockerExecutor(ImagePulls):
         (a dockerd started with `--bridge=none`, as on these machines, has no bridge)."""
         super().__init__()
         self.settings = settings
+        self.host = host
         self.client = _client(host)
         self.streams = _client(host, timeout_s=None)  # attach and wait last as long as a container
         self.network = network or ""
@@ -150,10 +162,22 @@ class DockerExecutor(ImagePulls):
 
         self._pool.submit(send)
 
+    def missing(self, e: BaseException) -> ExecutorError:
+        """The error for a task launched while no engine answers (the attempt is an Error; retries apply)."""
+        return ExecutorError(
+            f"the container runtime is missing: no Docker Engine answers at {_where(self.host)}: {_ping_failure(e)}; "
+            "start dockerd or point DOCKER_HOST at one that runs, or set CONVEYOR_EXECUTOR to another executor")
+
+    def engine_gone(self, e: BaseException) -> str | None:
+        """`missing(e)`'s message when `e` says no engine answered, else None (the engine refused)."""
+        return self.missing(e).message if _unreachable(e) else None
+
     async def _has_image(self, image: str) -> bool:
         try:
             await self.call(self.client.api.inspect_image, image)
-        except Exception:  # noqa: BLE001 - not present (or unreadable): pull it
+        except Exception as e:  # noqa: BLE001 - not present (or unreadable): pull it
+            if _unreachable(e):
+                raise self.missing(e) from None  # a pull would only fail the same way, less clearly
             return False
         return True
 
@@ -194,13 +218,17 @@ class DockerExecutor(ImagePulls):
         return gone
 
     async def _first_launch(self) -> None:
-        self._started = True
         if not self.network:
             try:
                 bridged = await self.call(functools.partial(self.client.api.networks, names=["bridge"]))
             except Exception as e:  # noqa: BLE001
-                raise ExecutorError(f"no Docker Engine answers: {error_text(e)}") from e
+                if _unreachable(e):
+                    raise self.missing(e) from None
+                raise ExecutorError(f"the Docker Engine at {_where(self.host)} could not list its networks: "
+                                    f"{error_text(e)}") from None
             self.network = "bridge" if any(n.get("Name") == "bridge" for n in bridged) else "none"
+        # only now: a first launch that found no engine is tried again by the next one
+        self._started = True
         await self.sweep()
 
     async def launch(self, spec: TaskSpec) -> DockerTask:

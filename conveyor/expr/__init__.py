@@ -12,6 +12,7 @@ from __future__ import annotations
 from conveyor.expr._eval import evaluate
 from conveyor.expr._regex import Regex, compile_pattern
 from conveyor.expr._timefn import NOW_KEY
+from conveyor.expr.check import checked_expressions, expression_problems
 from conveyor.expr.depends import Depends, compile_depends, dependencies_to_depends
 from conveyor.expr.env import build_env
 from conveyor.expr.template import evaluate_in_scope, substitute
@@ -19,6 +20,8 @@ from conveyor.expr.when import evaluate_when
 
 __all__ = [
     "substitute",
+    "checked_expressions",
+    "expression_problems",
     "build_env",
     "evaluate",
     "evaluate_in_scope",

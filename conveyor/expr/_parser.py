@@ -38,7 +38,7 @@ from conveyor.expr._nodes import (
 )
 from conveyor.expr._predicates import PREDICATES
 
-__all__ = ["parse"]
+__all__ = ["MAX_DEPTH", "TOO_DEEP", "parse"]
 
 _BINARY: dict[str, tuple[int, str]] = {
     "|": (0, "|"),
@@ -72,7 +72,10 @@ _COMPARISONS = (
 _BINARY.update({op: (20, op) for op in _COMPARISONS})
 _ORDERING = ("<", ">", "<=", ">=")  # chain: 1 < x < 3 means 1 < x && x < 3
 _NEGATABLE = ("in", "matches", "contains", "startsWith", "endsWith")  # "not in", ...
-_MAX_DEPTH = 120  # nesting limit, well inside Python's recursion limit
+#: nesting limit (each bracket, prefix operator or `? :` is a level), well inside Python's recursion limit
+MAX_DEPTH = 120
+#: how every nesting error begins (conveyor.expr.check refuses those at submit)
+TOO_DEEP = "expression is nested too deeply"
 
 
 @lru_cache(maxsize=4096)
@@ -84,7 +87,7 @@ def parse(source: str) -> Node:
     try:
         node = parser.expression(0)
     except RecursionError:
-        raise ExpressionError(f"expression is nested too deeply: {shorten(source)}") from None
+        raise ExpressionError(f"{TOO_DEEP}: {shorten(source)}") from None
     if parser.peek().kind != "eof":
         raise parser.error(f"unexpected {_describe(parser.peek())}")
     return node
@@ -130,8 +133,8 @@ class _Parser:
     # -- expressions -----------------------------------------------------------
     def expression(self, min_prec: int) -> Node:
         self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise self.error("expression is nested too deeply")
+        if self.depth > MAX_DEPTH:
+            raise self.error(TOO_DEEP)
         if min_prec == 0 and self.peek().kind == "name" and self.peek().value == "let":
             node = self.let()
         else:

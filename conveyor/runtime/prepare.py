@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from conveyor.errors import InvalidInput, ManifestError, Problem
+from conveyor.expr import checked_expressions
 from conveyor.spec import DEFAULT_LIMITS, ExpansionLimits, resolve_workflow, validate
 
 __all__ = ["prepare_workflow", "parse_parameters", "as_workflow"]
@@ -90,7 +91,7 @@ def prepare_workflow(
                 plist.append({"name": name, "value": value})
     meta = wf.setdefault("metadata", {})
     meta["namespace"] = meta.get("namespace") or namespace
-    wf = validate(wf, templates=templates, source=source, limits=limits)
+    wf = checked_expressions(validate(wf, templates=templates, source=source, limits=limits), source)
     meta = wf["metadata"]
     if not meta.get("name"):
         prefix = meta.get("generateName") or "workflow-"

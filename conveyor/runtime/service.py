@@ -25,6 +25,7 @@ from conveyor.config import Settings
 from conveyor.engine.retry import match_selector, pods_to_rerun, retry_events
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
+from conveyor.expr import checked_expressions
 from conveyor.runtime.prepare import prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner, driver_alive
 from conveyor.runtime.ttl import expired, sweep_pause_s
@@ -170,7 +171,7 @@ class Service:
 
     def lint_workflow(self, namespace: str, manifest: Mapping[str, Any]) -> dict[str, Any]:
         doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
-        return validate(doc, templates=self.store, limits=self.settings)
+        return checked_expressions(validate(doc, templates=self.store, limits=self.settings))
 
     def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
         return self.store.get_workflow(namespace, name)
@@ -275,7 +276,7 @@ class Service:
                 raise InvalidInput(f"metadata.namespace {meta['namespace']!r} does not match the request's namespace {namespace!r}")
             meta["namespace"] = namespace
         doc["metadata"] = meta
-        return validate(doc, templates=self.store, limits=self.settings)
+        return checked_expressions(validate(doc, templates=self.store, limits=self.settings))
 
     def get_template(self, kind: str, namespace: str, name: str) -> dict[str, Any]:
         found = self.store.get_template(kind, namespace, name)

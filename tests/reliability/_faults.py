@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,7 +14,7 @@ import httpx
 
 from tests.conftest import start_server
 
-__all__ = ["Server", "processes_running", "retried_demo", "rss_bytes", "wait_until"]
+__all__ = ["RssSampler", "Server", "plateau_problem", "processes_running", "retried_demo", "rss_bytes", "wait_until"]
 
 DONE = ("Succeeded", "Failed", "Error")
 
@@ -104,3 +105,49 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for pid {pid}")
+
+
+class RssSampler:
+    """The RSS of `pid` every `every_s` seconds (in bytes) while the `with` block runs."""
+
+    def __init__(self, pid: int, every_s: float = 0.2) -> None:
+        self.pid, self.every_s = pid, every_s
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(rss_bytes(self.pid))
+            except (OSError, AssertionError):
+                return  # the process is gone; the test says why
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def plateau_problem(samples: list[int], margin: int, *, what: str, parts: int = 3) -> str | None:
+    """Why `samples` (RSS over a run, oldest first) do not level off, or None.
+
+    The run is cut into `parts` equal spans by sample count: memory that levels off peaks in
+    the last span no higher than `margin` above the first span's peak, while a leak in step
+    with the work keeps climbing, so the last span's peak sits about (parts-1)/parts of the
+    whole run's leak above the first's. Peaks, not means: a collector's sawtooth moves means.
+    """
+    if len(samples) < 3 * parts:
+        return f"{what}: only {len(samples)} RSS samples; the run was too short to see a curve"
+    span = len(samples) // parts
+    first, last = max(samples[:span]), max(samples[-span:])
+    if last - first > margin:
+        curve = " ".join(f"{max(samples[i * span:(i + 1) * span]) / 2**20:.1f}" for i in range(parts))
+        return (f"{what}: the server's RSS still climbs: peak {last / 2**20:.1f} MiB in the last 1/{parts} of the "
+                f"run, {(last - first) / 2**20:.1f} MiB above the first's (margin {margin / 2**20:.1f} MiB); "
+                f"peaks per span, MiB: {curve}")
+    return None

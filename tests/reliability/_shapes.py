@@ -1,11 +1,12 @@
 """Workflows of mixed shapes for the fault suites, each with the phase and output it must end with.
 
-Every task reports when it starts and when its work is done: to a `HitCounter` over
-HTTP (`curl $HIT/start/<pod>`), a side effect outside conveyor's sandbox and store, so
-the suites can count how often each task really ran and when; or, with an empty `$HIT`
-(containers, whose network cannot be relied on to reach the host while the server that
-runs them is killed), as `conveyor-hit start <pod>` lines in each launch's own log file,
-read back by `log_hits` (counts only: no times).
+Every task reports when it starts and when its work is done, a side effect outside
+conveyor's sandbox and store, so the suites can count how often each task really ran and
+when: to a `HitCounter` over HTTP (`curl $HIT/start/<pod>`, timed on arrival), or, with an
+empty `$HIT` (containers, whose network cannot be relied on to reach the host while the
+server that runs them is killed), as `conveyor-hit start <pod> <epoch seconds>` lines in
+each launch's own log file, read back by `LogHits`. Both carry times on this machine's
+clock: a container reads the host kernel's clock, and the server stamps its events with it.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ __all__ = ["Hit", "HitCounter", "LogHits", "Shape", "SHAPES", "shape_for"]
 
 @dataclass(frozen=True)
 class Hit:
-    #: epoch seconds, on this machine's clock (the server stamps its events with the same); None: not known
-    at: float | None
+    #: epoch seconds, on this machine's clock (the server stamps its events with the same)
+    at: float
     kind: str  # "start" | "done"
     pod: str
 
@@ -63,9 +64,10 @@ class HitCounter:
         self._server.server_close()
 
 
-#: `hit KIND POD`: to the counter at $HIT, or with no $HIT as a line on stderr (the task's log, not its result)
+#: `hit KIND POD`: to the counter at $HIT, or with no $HIT as a timed line on stderr (the
+#: task's log, not its result); busybox's and GNU's `date` both know %N
 _HIT = ('hit() { if [ -n "$HIT" ]; then curl -sf "$HIT/$1/$2" >/dev/null; '
-        'else echo "conveyor-hit $1 $2" >&2; fi; }; ')
+        'else echo "conveyor-hit $1 $2 $(date +%s.%N)" >&2; fi; }; ')
 
 
 class LogHits:
@@ -75,13 +77,21 @@ class LogHits:
         self.hits: list[Hit] = []
         for log in sorted(logs.glob("*/*/*/main.log")):
             for line in log.read_text(errors="replace").splitlines():
-                tag, _, rest = line.partition(" ")
-                kind, _, pod = rest.partition(" ")
-                if tag == "conveyor-hit" and kind and pod:
-                    self.hits.append(Hit(None, kind, pod))
+                words = line.split()
+                # a launch killed mid-line leaves a torn last line: not a hit
+                if len(words) == 4 and words[0] == "conveyor-hit" and _is_time(words[3]):
+                    self.hits.append(Hit(float(words[3]), words[1], words[2]))
 
     def count(self, kind: str) -> Counter[str]:
         return Counter(h.pod for h in self.hits if h.kind == kind)
+
+
+def _is_time(word: str) -> bool:
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 def _work(hit: str, name: str = "work") -> dict[str, Any]:

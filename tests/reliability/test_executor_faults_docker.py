@@ -1,12 +1,23 @@
-"""Executor faults with the docker executor: the Docker Engine going away mid-run.
+"""Executor faults with the docker executor: the Docker Engine missing, or going away mid-run.
 
 The server talks to the engine through a Unix-socket relay the test owns (DOCKER_HOST
-points at it), so the engine can vanish for the server, every connection cut, without
-stopping the dockerd other test sessions share. The attempt that was running must end in
-Error saying the engine was lost, retryStrategy must run it again once the engine is back,
-and the container the lost attempt could not remove must go at the next server start.
+points at it), so the engine can vanish for the server, every connection cut and the
+socket path gone, without stopping the dockerd other test sessions share. An attempt
+launched while the socket is gone (before any task ran, or after one did) must end in
+Error saying no engine answers there and what to do; the attempt that was running when
+the engine went must end in Error saying the engine was lost, and the container it could
+not remove must go at the next server start. In each, retryStrategy must run the task
+again once the engine is back.
 
-Counts: one workflow. Skipped, with the reason, where no Docker Engine can be had.
+Why a relay, not a stopped dockerd, for "dies mid-run": the dockerd these tests use is
+one per machine, shared by every engineer's test session (tests/docker_engine.py: the last
+session out stops it), so stopping it inside a test would kill other sessions' containers
+mid-test; a second, private dockerd would need its own data-root and the ~1 GB of
+stand-in images loaded into it (~20 s). The relay cuts what the server sees of the
+engine the way a dead daemon does: every open call and stream ends, the socket is gone.
+
+Counts: one workflow per test, three in all. Skipped, with the reason, where no Docker
+Engine can be had.
 """
 
 from __future__ import annotations
@@ -139,3 +150,39 @@ def test_the_engine_lost_mid_run_gives_an_error_node_and_the_retry_runs(
         restarted.close()
         for c in _containers_of(first_pid):
             c.remove(force=True)
+
+
+
+@pytest.mark.parametrize("before", ["first-task", "after-a-task"])
+def test_the_engine_missing_when_a_task_starts_gives_an_error_node_and_the_retry_runs(
+        before: str, conveyor_home: Path, relay: Relay, tmp_path: Path) -> None:
+    """The docker executor chosen, and its socket gone (DOCKER_HOST names a path that does
+    not exist) when a task is launched, before any task ran or after one did: the attempt
+    is an Error naming the problem and what to do, and retryStrategy runs it again once
+    the engine answers. (A server started with no engine at all refuses to start, saying
+    so: tests/runtime/test_select.py.)"""
+    server = Server(tmp_path / "server.log")
+    try:
+        if before == "after-a-task":
+            warm = retried_demo()
+            warm["metadata"]["name"] = "warm"
+            warm["spec"]["templates"][0]["container"]["command"] = ["true"]
+            assert server.run(warm, timeout_s=60)["status"]["phase"] == "Succeeded"
+        relay.cut()
+        name = server.submit(retried_demo())
+        first = wait_until(lambda: next((n for n in server.nodes(server.get(name)).values()
+                                         if n["displayName"] == "demo(0)" and n["phase"] in ("Error", "Failed")),
+                                        None), 60, "the first attempt to fail")
+        relay.open()  # back before the retry's backoff (3 s) is over
+        assert first["phase"] == "Error", first
+        assert first["message"] == (
+            f"the container runtime is missing: no Docker Engine answers at unix://{relay.path}: the socket does "
+            "not exist (is dockerd running?); start dockerd or point DOCKER_HOST at one that runs, or set "
+            "CONVEYOR_EXECUTOR to another executor"), first["message"]
+        wf = server.wait(name, timeout_s=120)
+        second = server.nodes(wf)["demo(1)"]
+        assert second["phase"] == "Succeeded" and second["outputs"]["result"] == "attempt-1", second
+        assert wf["status"]["phase"] == "Succeeded"
+        assert int(second.get("failedPodRestarts") or 0) == 0  # a retry, not a relaunch
+    finally:
+        server.close()

@@ -9,7 +9,8 @@ workflows, 200 watch streams, every 10th reply lost, every 10th client's watch c
 (`python -m pytest -m slow tests/reliability/test_load.py`). Each asserts that every workflow
 was accepted exactly once (each lost reply's retry answered 409), was seen Succeeded through
 its client's watch and is stored once with its labels, that no reply was a 5xx, and that the
-server's RSS stayed under `bench.load.RSS_BOUND_MB`. No timing is asserted: the latencies
+server's RSS stayed under `bench.load.RSS_BOUND_MB` and levelled off (its curve, sampled every
+0.2 s: the last third's peak within PLATEAU_MARGIN_MB of the first third's). No timing is asserted: the latencies
 are reported in bench/RESULTS.md.
 
 The other tests check the driver's own bookkeeping, so a broken promise cannot pass unseen:
@@ -29,6 +30,10 @@ import pytest
 
 from bench import load as driver
 from bench.load import LoadResult, run_load
+from tests.reliability._faults import plateau_problem
+
+#: how far the last third's RSS peak may sit above the first third's (see assert_held)
+PLATEAU_MARGIN_MB = 12
 
 
 def assert_held(load: LoadResult) -> None:
@@ -43,6 +48,12 @@ def assert_held(load: LoadResult) -> None:
     assert load.statuses["200"] + load.accepted_on_retry >= load.workflows + load.clients + 1
     assert 0 < load.rss_peak_kb / 1024 <= driver.RSS_BOUND_MB
     assert load.create_ms and load.rss_samples_kb
+    # The curve, sampled every bench.load.RSS_EVERY_S: the first third holds the creates and
+    # the warm-up of every code path, so memory in step with the work (a record kept per
+    # workflow or per watch) lifts the last third's peak by 2/3 of it: 12 MiB is ~60 KiB per
+    # workflow in CI's 200, and ~6 KiB per workflow in the slow run's 2,000.
+    samples = [kb * 1024 for kb in load.rss_samples_kb]
+    assert not (why := plateau_problem(samples, PLATEAU_MARGIN_MB * 2**20, what=f"{load.workflows} workflows")), why
     assert load.lost_replies and load.statuses["409"] >= load.accepted_on_retry >= len(load.lost_replies)
     assert load.cut_watches and load.watch_reconnects >= load.cut_watches
 

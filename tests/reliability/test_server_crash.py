@@ -7,9 +7,11 @@ What is checked, once the last restart has finished every workflow:
 - a task whose exit was recorded never runs again: each Pod node has exactly one
   `task_finished` event, no task reported a start after that event was stored, and a
   task started at most 1 + failedPodRestarts times (a task running at the moment of a
-  crash runs again, at-least-once as in Argo; the side effects are counted outside
-  conveyor, by an HTTP counter each task calls when it starts and when it is done; in
-  containers from the lines each launch writes to its own log, counts without times);
+  crash runs again, at-least-once as in Argo), and no succeeded task started again after
+  the run that succeeded had reported done. The side effects are recorded outside
+  conveyor with their times: each task calls an HTTP counter when it starts and when it
+  is done, or in containers writes timed lines to its own log (`_shapes.py`); both
+  variants run the same check on them;
 - the store passes SQLite's integrity check and conveyor's (`_integrity.py`).
 
 Counts: with the process executor CI runs 5 workflows (one of each shape) and 6 kills,
@@ -76,31 +78,52 @@ def _wait_all_done(url: str, names: list[str], timeout_s: float, seed: int) -> d
 
 
 def _check_side_effects(shape: Shape, wf: dict[str, Any], store: Store, hits: HitCounter | LogHits) -> list[str]:
+    """What the tasks' own records (start and done, timed) say against what the store recorded.
+
+    The same check for host processes (hits over HTTP) and containers (hits in their logs).
+    A task may run again while its exit is not recorded (at-least-once, as in Argo: the
+    server can die between the task's `done` and storing its exit); once the store holds its
+    `task_finished`, no run of it may start, and a succeeded node's success must be backed
+    by a run that started and reported done before that record.
+    """
     name = wf["metadata"]["name"]
     pods = {nid: n for nid, n in wf["status"]["nodes"].items() if n.get("type") == "Pod"}
     finished: dict[str, list[dict[str, Any]]] = {}
     for event in store.load_events("default", name):
         if event.get("type") == "task_finished":
             finished.setdefault(event["node"], []).append(event)
-    starts = hits.count("start")
+    records = list(hits.hits)
     problems = []
     if len(pods) != shape.pods:
         problems.append(f"{name}: {len(pods)} pods, expected {shape.pods}")
     for nid, node in pods.items():
         pod, what = node["podName"], f"{name}/{node['displayName']} ({node['podName']})"
+        starts = sorted(h.at for h in records if h.pod == pod and h.kind == "start")
+        dones = sorted(h.at for h in records if h.pod == pod and h.kind == "done")
         events = finished.get(nid, [])
         if len(events) != 1:
             problems.append(f"{what}: {len(events)} task_finished events, expected exactly 1")
             continue
-        recorded = events[0]["at"]
-        late = [h.at - recorded for h in hits.hits if h.pod == pod and h.kind == "start" and (h.at or 0) > recorded]
+        recorded = float(events[0]["at"])
+        late = [round(at - recorded, 3) for at in starts if at > recorded]
         if late:
             problems.append(f"{what}: started again {late} s after its exit was recorded")
         allowed = 1 + int(node.get("failedPodRestarts") or 0)
-        if starts[pod] > allowed:
-            problems.append(f"{what}: started {starts[pod]} times, at most {allowed} allowed")
-        if node["phase"] == "Succeeded" and starts[pod] < 1:
-            problems.append(f"{what}: Succeeded but never reported its start")
+        if len(starts) > allowed:
+            problems.append(f"{what}: started {len(starts)} times, at most {allowed} allowed")
+        if node["phase"] != "Succeeded":
+            continue
+        # the run that succeeded: the last one to report done before the success was recorded
+        backed = [at for at in dones if at <= recorded]
+        if not backed:
+            problems.append(f"{what}: Succeeded, but no run reported done before that was recorded (done at {dones})")
+            continue
+        began = [at for at in starts if at <= backed[-1]]
+        if not began:
+            problems.append(f"{what}: reported done at {backed[-1]} without having started")
+        again = [round(at - backed[-1], 3) for at in starts if at > backed[-1]]
+        if again:
+            problems.append(f"{what}: Succeeded, and started again {again} s after its run had ended successfully")
     return problems
 
 

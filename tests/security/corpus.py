@@ -272,6 +272,18 @@ def _cases() -> Iterator[Case]:
                ("dag.tasks[d].when", "nests 5000 levels deep"), path=LINT)
     yield Case("when-5000-negations", s, create(steps([[{"name": "s", "template": "z", "when": "!" * 5000 + "true"}]])),
                ("5000 `!` or `-` in a row", "remove pairs"))
+    # {{=...}} expressions past the expression parser's 120 levels: refused at submit and
+    # lint (conveyor.expr.check), not left to fail their node at run time
+    yield Case("expression-nested-500-parentheses", s, create({"entrypoint": "main", "templates": [
+        container(args=["{{=" + "(" * 500 + "1" + ")" * 500 + "}}"])]}),
+               ("spec.templates[0].container.args[0]", "nests deeper than the 120 levels", "write it flatter"))
+    yield Case("expression-5000-negations-on-lint", s, create(steps([[{"name": "s", "template": "z", "arguments": {
+        "parameters": [{"name": "p", "value": "{{=" + "!" * 5000 + "true}}"}]}}]])),
+               ("arguments.parameters[0].value", "nests deeper than the 120 levels"), path=LINT)
+    yield Case("expression-nested-in-a-template", s, js({"template": {
+        "metadata": {"name": "deep-expr"}, "spec": {"entrypoint": "main", "templates": [
+            container(env=[{"name": "V", "value": "{{=" + "[" * 300 + "1" + "]" * 300 + "}}"}])]}}}),
+               ("container.env[0].value", "nests deeper than the 120 levels"), path=WT)
     yield Case("privileged-sidecar", s, create({"entrypoint": "main", "templates": [{
         **container(), "sidecars": [{"name": "dind", "image": "docker:dind", "securityContext": {"privileged": True}}]}]}),
                ("spec.templates[main].sidecars[dind].securityContext", "CONVEYOR_ALLOW_PRIVILEGED=true"))

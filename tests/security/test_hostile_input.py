@@ -1,7 +1,7 @@
 """Hostile and broken input against a live `conveyor server`: refused cleanly, nothing changed,
 memory bounded.
 
-The corpus (`corpus.py`: 88 cases in five categories: graphs and references, names that are
+The corpus (`corpus.py`: 91 cases in five categories: graphs and references, names that are
 not DNS labels, wrong types and wrappers, loop expansion, sizes/encodings/nesting, among them
 11 MB manifests plain and chunked, 10,000-deep nesting, a YAML "billion laughs", invalid
 UTF-8 and lone surrogates, 10^11-item withSequence loops and 3.4 million-value bodies) is
@@ -11,11 +11,11 @@ an error body naming the problem, the store must list the same workflows and tem
 (with the same content) before and after, and the server must stay up. Its peak memory
 (VmHWM in /proc/PID/status) may grow by at most MEMORY_BOUND_MB over the whole corpus.
 
-Default run (CI): the corpus once (88 requests), plus a second server with small limits
+Default run (CI): the corpus once (91 requests), plus a second server with small limits
 set through the environment, showing each limit is configurable and enforced with its
 value, at submit and at run time (about 15 s in all; peak RSS grows by about 60 MB).
 With `-m slow`: on a fresh server the corpus twice more, then once by four clients at once,
-plus 64 MB, 64 MB (Kubernetes path) and 200 MB (chunked) bodies, 322 requests, under the
+plus 64 MB, 64 MB (Kubernetes path) and 200 MB (chunked) bodies, 279 requests, under the
 same memory bound (about 30 s; about +80 MB).
 """
 
