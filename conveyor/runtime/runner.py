@@ -21,6 +21,7 @@ from conveyor.config import Settings
 from conveyor.engine import Finished, Kill, Launch, Machine, SetTimer
 from conveyor.errors import ConveyorError
 from conveyor.executors.base import Executor, TaskHandle, TaskResult
+from conveyor.runtime.journal import Journal
 from conveyor.runtime.secrets import SecretResolver
 from conveyor.runtime.tasks import build_spec, cleanup, result_event, stage_inputs, store_outputs
 from conveyor.store import ArtifactRepo, Store
@@ -65,12 +66,15 @@ class WorkflowRunner:
         on_persist: Callable[[dict[str, Any]], None] | None = None,
         on_update: Callable[[Machine], None] | None = None,
         semaphore_limits: Mapping[str, int] | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.settings = settings
         self.recover = recover or retrying
         self.retrying = retrying
         self.on_persist = on_persist
         self.store = store
+        #: where events and status go: shared by every runner of a server (one commit for many)
+        self.journal = journal if journal is not None else Journal(store)
         self.repo = repo
         self.executor = executor
         self.workflow = workflow
@@ -99,6 +103,8 @@ class WorkflowRunner:
         self._last_persist = 0.0
         self._persist_every_s = _PERSIST_EVERY_S
         self._dirty = False
+        #: the last status write handed to the journal (its failure stops the run, as a write's own would)
+        self._written: asyncio.Future[None] | None = None
         self.killed: set[str] = set()
         #: (node id, container, log path) of tasks that ended, indexed with the next events
         self._logs: list[tuple[str, str, str]] = []
@@ -129,11 +135,12 @@ class WorkflowRunner:
                 batch = [await self.queue.get()]
                 while not self.queue.empty():
                     batch.append(self.queue.get_nowait())
-                # Durable before applied. The fsync runs in a worker thread so the loop
-                # meanwhile notices more task exits: they make the next batch, one fsync for many.
+                # Durable before applied. The journal commits in a worker thread so the loop
+                # meanwhile notices more task exits (of this and other workflows): they make
+                # the next batch, one fsync for many.
                 stamped = [{**e, "at": time.time()} for e in batch]
                 logs, self._logs = self._logs, []
-                await asyncio.to_thread(self.store.append_events, self.namespace, self.name, stamped, logs)
+                await self.journal.append(self.namespace, self.name, stamped, logs)
                 for event in batch:
                     for action in self.machine.apply(event, time.time()):
                         self._act(action)
@@ -218,35 +225,40 @@ class WorkflowRunner:
         if not force and now - self._last_persist < self._persist_every_s:
             self._dirty = True
             return
+        if self._written is not None and self._written.done() and self._written.exception() is not None:
+            raise self._written.exception()  # type: ignore[misc]  # NotFound: deleted meanwhile
         self._last_persist = now
         self._dirty = False
-        try:
-            self._write_status()
-        finally:
-            # A status write costs time in proportion to the nodes; keep it to about a
-            # tenth of the run however large the workflow grows (the events are the record).
+        self._written = written = self._write_status()
+
+        def budget(_: object) -> None:
+            # A status write costs time in proportion to the nodes (rendered here, stored
+            # by the journal); keep it to about a tenth of the run however large the
+            # workflow grows (the events are the record).
             self._persist_every_s = max(_PERSIST_EVERY_S, 9 * (time.monotonic() - now))
 
-    def _write_status(self) -> None:
+        written.add_done_callback(budget)
+
+    def _write_status(self) -> asyncio.Future[None]:
+        """Render the status and hand a new workflow object to the journal (the object
+        handed over is never changed afterwards: the journal stores it in a thread)."""
         status = self.machine.status()
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec
-        self.workflow["status"] = status
         # As Argo shows a suspended workflow: `spec.suspend: true` until it is resumed
-        spec = self.workflow.setdefault("spec", {})
+        spec = dict(self.workflow.get("spec") or {})
         if self.machine.suspended and not self.machine.done:
             spec["suspend"] = True
         else:
             spec.pop("suspend", None)
-        annotations = self.workflow["metadata"].setdefault("annotations", {})
-        annotations[DRIVER_ANNOTATION] = DRIVER_ID
-        labels = self.workflow["metadata"].setdefault("labels", {})
-        labels["workflows.argoproj.io/phase"] = status["phase"]
+        meta = self.workflow["metadata"]
+        annotations = {**(meta.get("annotations") or {}), DRIVER_ANNOTATION: DRIVER_ID}
+        labels = {**(meta.get("labels") or {}), "workflows.argoproj.io/phase": status["phase"]}
         if self.machine.done:
             labels["workflows.argoproj.io/completed"] = "true"
-        self.store.update_workflow(self.workflow)
-        if self.on_persist is not None:
-            self.on_persist(self.workflow)
+        self.workflow = {**self.workflow, "metadata": {**meta, "annotations": annotations, "labels": labels},
+                         "spec": spec, "status": status}
+        return self.journal.update(self.workflow, self.on_persist)
 
     async def _shutdown(self) -> None:
         for timer in self.timers.values():
@@ -259,5 +271,7 @@ class WorkflowRunner:
         if self._logs:  # tasks that ended after the last batch (killed at the end, or on shutdown)
             logs, self._logs = self._logs, []
             with contextlib.suppress(ConveyorError):
-                self.store.append_events(self.namespace, self.name, [], logs)
+                await self.journal.append(self.namespace, self.name, [], logs)
         self._persist(force=True)
+        assert self._written is not None
+        await asyncio.shield(self._written)  # "ended" is stored before run() returns

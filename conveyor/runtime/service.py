@@ -26,6 +26,7 @@ from conveyor.engine.retry import match_selector, pods_to_rerun, retry_events
 from conveyor.errors import InvalidInput, NotFound
 from conveyor.executors.base import Executor
 from conveyor.expr import checked_expressions
+from conveyor.runtime.journal import Journal
 from conveyor.runtime.prepare import prepare_workflow
 from conveyor.runtime.runner import WorkflowRunner, driver_alive
 from conveyor.runtime.ttl import expired, sweep_pause_s
@@ -57,9 +58,8 @@ class Service:
         #: told when a CronWorkflow is created, changed or deleted (the cron ticker's notify)
         self.on_cron_change: Callable[[], None] = lambda: None
         self._ttl_sweeper: asyncio.Task[None] | None = None
-        #: creates waiting for the next shared commit (`create_workflow_async`)
-        self._creates: list[tuple[dict[str, Any], dict[str, Any] | None, asyncio.Future[dict[str, Any]]]] = []
-        self._committer: asyncio.Task[None] | None = None
+        #: the group commit of this service's creates and of its runners' events and status
+        self.journal = Journal(store)
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self) -> list[str]:
@@ -113,40 +113,22 @@ class Service:
 
     async def create_workflow_async(self, namespace: str, manifest: Mapping[str, Any], *,
                                     dry_run: bool = False) -> dict[str, Any]:
-        """`create_workflow` for the API: the checks and the fsynced insert run in a worker
-        thread, so the server goes on answering other requests meanwhile."""
+        """`create_workflow` for the API: the checks run in a worker thread and the
+        fsynced insert goes through the journal, so the server goes on answering other
+        requests meanwhile, and creates arriving together share one commit."""
         wf, resolved = await asyncio.to_thread(self._store_new, namespace, manifest, True, None, None)
         if dry_run:
             return wf
-        # Creates that arrive while a commit is on disk share the next one: one fsync for
-        # many, each still answered only once its workflow is stored.
-        done: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._creates.append((wf, resolved, done))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.ensure_future(self._commit_creates())
-        return await done
+        # Stored and started in a task of its own: a client that hangs up mid-request
+        # leaves a workflow that runs, never one stored and forgotten.
+        created = asyncio.ensure_future(self._create_and_start(wf, resolved))
+        created.add_done_callback(lambda t: t.cancelled() or t.exception())  # the caller may be gone
+        return await asyncio.shield(created)
 
-    async def _commit_creates(self) -> None:
-        # A stored workflow is started here, not by its caller: a client that hangs up
-        # mid-request leaves a workflow that runs, never one stored and forgotten.
-        while self._creates:
-            batch, self._creates = self._creates, []
-            try:
-                results = await asyncio.to_thread(self.store.create_workflows, [wf for wf, _, _ in batch])
-            except Exception as exc:  # the store failed them all (disk full, ...): each caller hears why
-                for _, _, done in batch:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, resolved, done), (stored, error) in zip(batch, results, strict=True):
-                if error is None:
-                    self._start_new(stored, resolved)
-                if done.done():
-                    continue  # its caller went away
-                if error is None:
-                    done.set_result(stored)
-                else:
-                    done.set_exception(error)
+    async def _create_and_start(self, wf: dict[str, Any], resolved: dict[str, Any] | None) -> dict[str, Any]:
+        stored = await self.journal.create(wf)
+        self._start_new(stored, resolved)
+        return stored
 
     def _store_new(self, namespace: str, manifest: Mapping[str, Any], dry_run: bool,
                    parameters: Mapping[str, str] | None, entrypoint: str | None,
@@ -358,7 +340,7 @@ class Service:
         key = (meta["namespace"], meta["name"])
         runner = WorkflowRunner(
             self.settings, self.store, self.repo, self.executor, wf, resolved=resolved, recover=recover, retrying=retrying,
-            on_persist=self._published,
+            on_persist=self._published, journal=self.journal,
         )
         self.runners[key] = runner
         task = asyncio.ensure_future(runner.run())

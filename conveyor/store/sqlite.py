@@ -13,10 +13,12 @@ https://argo-workflows.readthedocs.io/en/latest/rest-api/
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,7 +38,7 @@ from conveyor.store.archive import ArchiveStore
 from conveyor.store.secrets import SecretStore
 from conveyor.store.tokens import TokenStore
 
-__all__ = ["Store"]
+__all__ = ["Batch", "Store"]
 
 #: how often, at most, the request queue is checked for being empty (see take_requests)
 _REQUESTS_CHECK_S = 0.1
@@ -57,6 +59,33 @@ def _copy(obj: Any, what: str) -> Any:
 
 def _not_found(name: str) -> NotFound:
     return NotFound(f'{_WORKFLOWS} "{name}" not found')
+
+
+@dataclass
+class Batch:
+    """How each item of `Store.write_batch` went, in the order given."""
+
+    #: (the stored copy, None) or (the copy, the AlreadyExists that refused it)
+    created: list[tuple[dict[str, Any], AlreadyExists | None]] = field(default_factory=list)
+    #: None, or the NotFound of an append to a workflow that is not there (any more)
+    appended: list[NotFound | None] = field(default_factory=list)
+    #: None, or the NotFound of a replacement of a workflow that is not there (any more)
+    updated: list[NotFound | None] = field(default_factory=list)
+
+
+def _one(conn: sqlite3.Connection, write: Callable[[], None]) -> bool:
+    """Run one item of a batch under its own savepoint; False (and the item undone
+    alone, the rest of the batch kept) if it broke a constraint or found no workflow."""
+    conn.execute("SAVEPOINT one")
+    try:
+        write()
+    except (sqlite3.IntegrityError, NotFound):
+        conn.execute("ROLLBACK TO one")
+        ok = False
+    else:
+        ok = True
+    conn.execute("RELEASE one")
+    return ok
 
 
 class Store(TokenStore, ArchiveStore, SecretStore):
@@ -111,28 +140,62 @@ class Store(TokenStore, ArchiveStore, SecretStore):
         """Store new workflows in one fsynced transaction (one disk flush for all: the
         server gathers the creates that arrive together); per workflow, its stored copy
         and None, or the AlreadyExists that refused it (the others are stored all the same)."""
-        stored = [_copy(wf, "workflow") for wf in wfs]
-        out: list[tuple[dict[str, Any], AlreadyExists | None]] = []
-        with self._db.write(durable=True) as conn:
-            for copy in stored:
-                row = workflow_row(copy)
-                conn.execute("SAVEPOINT one")
-                try:
-                    conn.execute(
-                        "INSERT INTO workflows"
-                        " (namespace, name, uid, phase, created_at, finished_at, labels, body)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (row.namespace, row.name, row.uid, row.phase, row.created_at, row.finished_at,
-                         dump(row.labels, "labels"), row.body),
-                    )
-                    self._put_labels(conn, row)
-                except sqlite3.IntegrityError:
-                    conn.execute("ROLLBACK TO one")
-                    out.append((copy, AlreadyExists(f'{_WORKFLOWS} "{row.name}" already exists')))
-                else:
-                    out.append((copy, None))
-                conn.execute("RELEASE one")
+        return self.write_batch(creates=wfs).created
+
+    def write_batch(self, *, creates: Sequence[dict[str, Any]] = (),
+                    appends: Sequence[tuple[str, str, Sequence[dict[str, Any]], Sequence[tuple[str, str, str]]]] = (),
+                    updates: Sequence[dict[str, Any]] = ()) -> Batch:
+        """New workflows, event appends (namespace, name, events, logs) and workflow
+        replacements, all in one transaction, fsynced if it holds a create or an append:
+        the group commit of every runner of a process (`runtime/journal.py`). Each item
+        succeeds or fails alone (a savepoint each); the Batch says how each went."""
+        created = [_copy(wf, "workflow") for wf in creates]
+        appended = [(ns, name, [(ns, name, dump(e, f"event for {ns}/{name}")) for e in events], logs)
+                    for ns, name, events, logs in appends]
+        rows = [workflow_row(wf if (wf.get("metadata") or {}).get("creationTimestamp") else _copy(wf, "workflow"))
+                for wf in updates]
+        out = Batch()
+        if not (created or appended or rows):
+            return out
+        with self._db.write(durable=bool(created or appended)) as conn:
+            for copy in created:
+                taken = not _one(conn, functools.partial(self._insert, conn, workflow_row(copy)))
+                out.created.append((copy, AlreadyExists(f'{_WORKFLOWS} "{copy["metadata"]["name"]}" already exists')
+                                    if taken else None))
+            for ns, name, bodies, logs in appended:
+                ok = _one(conn, functools.partial(self._append, conn, ns, name, bodies, logs))
+                out.appended.append(None if ok else _not_found(name))  # the foreign key: no such workflow
+            for row in rows:
+                out.updated.append(None if _one(conn, functools.partial(self._update, conn, row)) else _not_found(row.name))
         return out
+
+    def _insert(self, conn: sqlite3.Connection, row: WorkflowRow) -> None:
+        conn.execute(
+            "INSERT INTO workflows (namespace, name, uid, phase, created_at, finished_at, labels, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (row.namespace, row.name, row.uid, row.phase, row.created_at, row.finished_at,
+             dump(row.labels, "labels"), row.body),
+        )
+        self._put_labels(conn, row)
+
+    @staticmethod
+    def _append(conn: sqlite3.Connection, namespace: str, name: str, bodies: Sequence[tuple[str, str, str]],
+                logs: Sequence[tuple[str, str, str]]) -> None:
+        conn.executemany("INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies)
+        if logs:
+            conn.executemany(_ADD_LOG, [(namespace, name, n, c, str(p)) for n, c, p in logs])
+
+    def _update(self, conn: sqlite3.Connection, row: WorkflowRow) -> None:
+        cur = conn.execute(
+            "UPDATE workflows SET uid = ?, phase = ?, created_at = ?, finished_at = ?,"
+            " labels = ?, body = ? WHERE namespace = ? AND name = ?",
+            (row.uid, row.phase, row.created_at, row.finished_at, dump(row.labels, "labels"), row.body,
+             row.namespace, row.name),
+        )
+        if cur.rowcount == 0:
+            raise _not_found(row.name)
+        conn.execute("DELETE FROM workflow_labels WHERE namespace = ? AND name = ?", (row.namespace, row.name))
+        self._put_labels(conn, row)
 
     def update_workflow(self, wf: dict[str, Any]) -> None:
         self.update_workflows([wf])
@@ -150,27 +213,7 @@ class Store(TokenStore, ArchiveStore, SecretStore):
             return
         with self._db.write(durable=False) as conn:
             for row in rows:
-                cur = conn.execute(
-                    "UPDATE workflows SET uid = ?, phase = ?, created_at = ?, finished_at = ?,"
-                    " labels = ?, body = ? WHERE namespace = ? AND name = ?",
-                    (
-                        row.uid,
-                        row.phase,
-                        row.created_at,
-                        row.finished_at,
-                        dump(row.labels, "labels"),
-                        row.body,
-                        row.namespace,
-                        row.name,
-                    ),
-                )
-                if cur.rowcount == 0:
-                    raise _not_found(row.name)
-                conn.execute(
-                    "DELETE FROM workflow_labels WHERE namespace = ? AND name = ?",
-                    (row.namespace, row.name),
-                )
-                self._put_labels(conn, row)
+                self._update(conn, row)
 
     @staticmethod
     def _put_labels(conn: sqlite3.Connection, row: WorkflowRow) -> None:
@@ -231,11 +274,7 @@ class Store(TokenStore, ArchiveStore, SecretStore):
             return
         try:
             with self._db.write(durable=True) as conn:
-                conn.executemany(
-                    "INSERT INTO events (namespace, name, body) VALUES (?, ?, ?)", bodies
-                )
-                if logs:
-                    conn.executemany(_ADD_LOG, [(namespace, name, n, c, str(p)) for n, c, p in logs])
+                self._append(conn, namespace, name, bodies, logs)
         except sqlite3.IntegrityError:  # the foreign key: no such workflow
             raise _not_found(name) from None
 

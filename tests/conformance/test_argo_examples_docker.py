@@ -3,7 +3,9 @@
 tests/docker_engine.py provides the engine: the one at DOCKER_HOST / the default socket,
 or a dockerd it starts (and stops at the end of the session), with the offline stand-in
 images copied in from podman. Skipped, with the reason, where neither can be had.
-The fixture and tests are tests/conformance/containers.py's, shared with podman.
+The fixture and tests are tests/conformance/containers.py's, shared with podman. The
+default run takes every third example (the podman module runs all of them through the
+same container code); `-m slow` runs the rest.
 """
 
 from __future__ import annotations
@@ -34,4 +36,4 @@ def _leftovers() -> list[str]:
 
 
 (container_results, test_example_in_docker, test_enough_examples_pass_in_docker,
- test_nothing_is_left_running) = suite("docker", DOCKER_XFAIL, _problem, _leftovers)
+ test_nothing_is_left_running) = suite("docker", DOCKER_XFAIL, _problem, _leftovers, default_share=3)
