@@ -150,17 +150,10 @@ class DockerExecutor(ImagePulls):
 
         self._pool.submit(send)
 
-    async def _has_image(self, image: str) -> bool:
-        try:
-            await self.call(self.client.api.inspect_image, image)
-        except Exception:  # noqa: BLE001 - not present (or unreadable): pull it
-            return False
-        return True
-
     async def _inspect_id(self, image: str) -> str | None:
         try:
             attrs = await self.call(self.client.api.inspect_image, image)
-        except Exception:  # noqa: BLE001 - unknown: the node just records no id
+        except Exception:  # noqa: BLE001 - not present (or unreadable): pulled, or no id recorded
             return None
         return str(attrs.get("Id") or "") or None
 
