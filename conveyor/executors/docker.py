@@ -93,6 +93,11 @@ def _ping_failure(e: BaseException) -> str:
     return next((meaning for words, meaning in _PING_FAILURES if words in text), text)
 
 
+#: the `containers.create` keywords that go in the container's HostConfig
+_HOST_CONFIG = frozenset({"pids_limit", "mounts", "network_mode", "mem_limit", "memswap_limit", "nano_cpus",
+                          "privileged", "cap_add", "cap_drop", "security_opt"})
+
+
 class DockerExecutor(ImagePulls):
     name = "docker"
 
@@ -117,16 +122,22 @@ class DockerExecutor(ImagePulls):
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
 
     def create(self, name: str, kw: dict[str, Any]) -> str:
-        """Create a container (replacing one a crashed attempt left under that name); its id."""
+        """Create a container (replacing one a crashed attempt left under that name); its id.
+
+        `kw` are `containers.create` keywords; the low-level call is made, since the SDK's
+        `containers.create` also inspects the new container (one more request per task)."""
         import docker
 
+        api = self.client.api
+        args = {k: v for k, v in kw.items() if k not in _HOST_CONFIG}
+        args["host_config"] = api.create_host_config(**{k: v for k, v in kw.items() if k in _HOST_CONFIG})
         try:
-            return str(self.client.containers.create(name=name, **kw).id)
+            return str(api.create_container(name=name, **args)["Id"])
         except docker.errors.APIError as e:
             if e.status_code != 409:
                 raise
         self.remove(name)
-        return str(self.client.containers.create(name=name, **kw).id)
+        return str(api.create_container(name=name, **args)["Id"])
 
     def remove(self, cid: str) -> None:
         import docker
