@@ -228,7 +228,6 @@ class Bench:
         with self._guard("container"):
             k = self.plan.container_tasks
             self._doing(f"container executor: {k} tasks with podman, {self.plan.reps} rep(s)")
-            fig = container(image, k, self.plan.reps, self.scratch)
-            self.figures.append(fig)
+            self.figures += container(image, k, self.plan.reps, self.scratch)
             for _ in range(self.plan.reps):
                 self.progress.advance(self.bar)

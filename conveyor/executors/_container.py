@@ -188,6 +188,8 @@ class Running:
                  tail: ResultTail | None) -> None:
         self.pid = proc.pid
         self.tail = tail
+        #: the process's own exit status once it ended (-N: killed by signal N), as Popen reports it
+        self.returncode: int | None = None
         self._proc = proc
         self._readers = readers
         self._sink = sink
@@ -208,6 +210,7 @@ class Running:
 
     def _exit(self, returncode: int) -> None:
         if not self._exited.done():
+            self.returncode = returncode
             self._exited.set_result(returncode)
 
     @classmethod

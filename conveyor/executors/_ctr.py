@@ -201,6 +201,23 @@ class ContainerTask(PodTask):
             args.append(SCRIPT_PATH)
         return args
 
+    def _needed_after_exit(self, c: ContainerSpec) -> bool:
+        """Whether the runtime must keep container c once it exited (call after `_mounts`,
+        `_workdir` and `_script`): an output of it lies outside its bind mounts (copied out
+        of the stopped container), or its memory limit makes the runtime's OOM report matter."""
+        if "memory" in dict(c.resources.get("limits") or {}):
+            return True
+        if c.name != (self._result_from or self.spec.containers[0].name):
+            return False  # outputs are read from the main container only (`_collect`)
+        for path in (*self.spec.output_parameters.values(), *self.spec.output_artifacts.values()):
+            try:
+                target = container_path(path, "output path")
+            except ConveyorError:
+                continue  # never copied out (`_copy_out`)
+            if self._bound(c.name, target) is None:
+                return True
+        return False
+
     # -- OOM, outputs, cleanup -------------------------------------------------------------
 
     async def _finish(self, name: str, running: Started) -> int:

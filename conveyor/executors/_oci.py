@@ -111,17 +111,22 @@ class RunOptions:
     cap_add: Sequence[str] = ()
     cap_drop: Sequence[str] = ()
     no_new_privileges: bool = False
+    #: podman removes the container once it exited (nothing is read from it afterwards)
+    remove: bool = False
 
 
 def podman_run_argv(podman: str, o: RunOptions) -> list[str]:
     """`podman run` for one container, attached (its stdout and stderr are the container's).
 
     The image is pulled beforehand (so a pull failure is reported as such), hence
-    `--pull never`. The container is kept after it exits so outputs can be copied out;
-    the executor removes it.
+    `--pull never`. With `remove`, `--rm`: podman removes the container as it exits, which
+    costs less than a `podman rm` after it; otherwise the container is kept so outputs can
+    be copied out and the runtime asked about it, and the executor removes it.
     """
     # --replace: a container a crashed attempt of the same task left under this name goes
     argv = [podman, "run", "--name", o.name, "--replace", "--pull", "never", "--quiet"]
+    if o.remove:
+        argv.append("--rm")
     if o.pod:
         argv += ["--pod", o.pod]
     else:

@@ -17,7 +17,7 @@ Cred = tuple[str, str]  # user, password
 
 
 class ImagePulls:
-    """`ensure_image` for an executor; subclasses say whether an image is present and how to pull it."""
+    """`ensure_image` for an executor; subclasses say what id an image has (None: not present) and how to pull it."""
 
     def __init__(self) -> None:
         self._present: set[str] = set()  # images known present: no look for them again
@@ -25,7 +25,7 @@ class ImagePulls:
         self._ids: dict[str, str | None] = {}  # image -> its content id, until it is pulled again
 
     async def _inspect_id(self, image: str) -> str | None:
-        """The image's content id (`sha256:...`) as the runtime stores it; None when unknown."""
+        """The image's content id (`sha256:...`) as the runtime stores it; None when the runtime has no such image."""
         raise NotImplementedError
 
     async def image_id(self, image: str) -> str | None:
@@ -36,9 +36,6 @@ class ImagePulls:
                 found = f"sha256:{found}"
             self._ids[image] = found
         return self._ids[image]
-
-    async def _has_image(self, image: str) -> bool:
-        raise NotImplementedError
 
     async def _pull(self, image: str, host: str, cred: Cred | None, missing: tuple[str, ...]) -> str | None:
         """Pull `image` from registry `host` with `cred`; a string says why it could not."""
@@ -51,9 +48,11 @@ class ImagePulls:
         if mode != "always" and image in self._present:
             return None
         if mode != "always":
-            if await self._has_image(image):
+            # the content id is wanted for the node anyway: one look answers both questions
+            if await self.image_id(image) is not None:
                 self._present.add(image)
                 return None
+            self._ids.pop(image, None)  # not there yet: look again once it is pulled
             if mode == "never":
                 return f'image "{image}" is not present and imagePullPolicy is Never'
         host = registry_of(image)

@@ -104,6 +104,11 @@ def _unreachable(e: BaseException) -> bool:
     return isinstance(e, requests.exceptions.ConnectionError) or any(w in error_text(e) for w, _ in _PING_FAILURES)
 
 
+#: the `containers.create` keywords that go in the container's HostConfig
+_HOST_CONFIG = frozenset({"pids_limit", "mounts", "network_mode", "mem_limit", "memswap_limit", "nano_cpus",
+                          "privileged", "cap_add", "cap_drop", "security_opt"})
+
+
 class DockerExecutor(ImagePulls):
     name = "docker"
 
@@ -129,16 +134,22 @@ class DockerExecutor(ImagePulls):
         return await asyncio.get_running_loop().run_in_executor(self._pool, functools.partial(fn, *args))
 
     def create(self, name: str, kw: dict[str, Any]) -> str:
-        """Create a container (replacing one a crashed attempt left under that name); its id."""
+        """Create a container (replacing one a crashed attempt left under that name); its id.
+
+        `kw` are `containers.create` keywords; the low-level call is made, since the SDK's
+        `containers.create` also inspects the new container (one more request per task)."""
         import docker
 
+        api = self.client.api
+        args = {k: v for k, v in kw.items() if k not in _HOST_CONFIG}
+        args["host_config"] = api.create_host_config(**{k: v for k, v in kw.items() if k in _HOST_CONFIG})
         try:
-            return str(self.client.containers.create(name=name, **kw).id)
+            return str(api.create_container(name=name, **args)["Id"])
         except docker.errors.APIError as e:
             if e.status_code != 409:
                 raise
         self.remove(name)
-        return str(self.client.containers.create(name=name, **kw).id)
+        return str(api.create_container(name=name, **args)["Id"])
 
     def remove(self, cid: str) -> None:
         import docker
@@ -172,19 +183,12 @@ class DockerExecutor(ImagePulls):
         """`missing(e)`'s message when `e` says no engine answered, else None (the engine refused)."""
         return self.missing(e).message if _unreachable(e) else None
 
-    async def _has_image(self, image: str) -> bool:
-        try:
-            await self.call(self.client.api.inspect_image, image)
-        except Exception as e:  # noqa: BLE001 - not present (or unreadable): pull it
-            if _unreachable(e):
-                raise self.missing(e) from None  # a pull would only fail the same way, less clearly
-            return False
-        return True
-
     async def _inspect_id(self, image: str) -> str | None:
         try:
             attrs = await self.call(self.client.api.inspect_image, image)
-        except Exception:  # noqa: BLE001 - unknown: the node just records no id
+        except Exception as e:  # noqa: BLE001 - not present (or unreadable): pulled, or no id recorded
+            if _unreachable(e):
+                raise self.missing(e) from None  # a pull would only fail the same way, less clearly
             return None
         return str(attrs.get("Id") or "") or None
 

@@ -8,7 +8,7 @@ from conveyor.config import Settings
 from conveyor.errors import ExecutorError
 from conveyor.executors.base import Executor
 from conveyor.executors.docker import DockerExecutor, docker_problem
-from conveyor.executors.podman import PodmanExecutor, podman_problem
+from conveyor.executors.podman import PodmanExecutor
 from conveyor.executors.process import ProcessExecutor
 
 __all__ = ["choose_executor"]
@@ -22,12 +22,12 @@ async def choose_executor(settings: Settings, log: Callable[[str], None]) -> tup
     """
     why = "CONVEYOR_EXECUTOR=process"
     if settings.executor in ("auto", "podman"):
-        problem = await podman_problem("podman")
+        podman = PodmanExecutor(settings, log=log)
+        # one look: whether podman works, and the containers a killed conveyor left behind,
+        # which go now, not at the first task
+        problem = await podman.open()
         if problem is None:
             why = "podman works here" if settings.executor == "auto" else "CONVEYOR_EXECUTOR=podman"
-            podman = PodmanExecutor(settings, log=log)
-            # containers a killed conveyor left behind go now, not at the first task
-            await podman.sweep()
             return podman, f"executor: podman (each task in its own container; {why})"
         if settings.executor == "podman":
             raise ExecutorError(

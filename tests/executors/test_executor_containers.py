@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shlex
+import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -183,6 +185,17 @@ def test_exit_code_and_message(executor: Executor, make_spec: Callable[..., Task
     assert (result.phase, result.exit_code, result.message) == ("Failed", 3, "Error (exit code 3)")
 
 
+def test_a_container_exiting_as_podman_does_is_failed_but_a_missing_command_is_an_error(
+        executor: Executor, runtime: Runtime, make_spec: Callable[..., TaskSpec]) -> None:
+    # 125-127 are also what `podman run` exits with when podman, not the container, failed
+    own = run(executor, make_spec(box("exit 127")))
+    assert (own.phase, own.exit_code) == ("Failed", 127), own.message
+    missing = run(runtime.make(executor.settings),
+                  make_spec(ContainerSpec(name="main", image="busybox", command=("/no/such/tool",))))
+    assert missing.phase == "Error", missing.message
+    assert "/no/such/tool" in missing.message
+
+
 def test_over_the_memory_limit_is_oomkilled(executor: Executor, make_spec: Callable[..., TaskSpec]) -> None:
     hog = ContainerSpec(name="main", image="python:alpine3.23", command=("python", "-c"),
                         args=("x = bytearray(512 * 1024 * 1024); print(len(x))",),
@@ -269,3 +282,32 @@ def test_sweep_removes_containers_of_a_dead_conveyor(executor: Executor, runtime
         assert runtime.containers_of(key + "-mine") != []  # a live owner's container stays
     finally:
         undo()
+
+
+def test_a_plain_podman_task_costs_one_podman_run(tmp_path: Path, make_spec: Callable[..., TaskSpec]) -> None:
+    """A task whose stopped container nothing is read from runs `podman run --rm`, and no
+    `podman rm` or `inspect` follows it; a task with an output outside its mounts keeps its
+    container until the output is copied out, and removes it then. Counted through a
+    stand-in `podman` that logs each command and passes it on."""
+    next(_podman())  # skips where podman cannot run containers
+    real = shutil.which("podman")
+    calls = tmp_path / "calls"
+    standin = tmp_path / "podman"
+    standin.write_text(f'#!/bin/sh\necho "$1" >> {shlex.quote(str(calls))}\nexec {shlex.quote(str(real))} "$@"\n')
+    standin.chmod(0o755)
+    executor = PodmanExecutor(Settings(home=tmp_path / "home"), podman=str(standin), log=lambda _: None)
+
+    async def go(*specs: TaskSpec) -> list[TaskResult]:
+        try:
+            return [await (await executor.launch(s)).wait() for s in specs]
+        finally:
+            await executor.close()
+
+    first, plain, output = (make_spec(box("true")), make_spec(box("echo hi")),
+                            make_spec(box("echo 7 > /tmp/p"), output_parameters={"p": "/tmp/p"}))
+    results = asyncio.run(go(first))
+    calls.write_text("")  # the first task also sweeps and looks the image up: once per executor
+    results += asyncio.run(go(plain, output))
+    assert [r.phase for r in results] == ["Succeeded"] * 3, [r.message for r in results]
+    assert results[1].result == "hi" and results[2].parameters == {"p": "7"}
+    assert calls.read_text().split() == ["run", "run", "cp", "rm"]

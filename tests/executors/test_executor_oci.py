@@ -81,6 +81,13 @@ def test_argv_passes_user_values_as_single_arguments() -> None:
     assert _value(argv, "--pull") == ["never"] and "--replace" in argv
 
 
+def test_argv_removes_the_container_as_it_exits_only_when_asked() -> None:
+    kept = podman_run_argv("podman", RunOptions(name="n", image="busybox"))
+    removed = podman_run_argv("podman", RunOptions(name="n", image="busybox", remove=True))
+    assert "--rm" not in kept
+    assert removed.index("--rm") < removed.index("busybox")  # a podman flag, not the container's argument
+
+
 def test_argv_without_command_keeps_the_image_entrypoint() -> None:
     argv = podman_run_argv("podman", RunOptions(name="n", image="argoproj/argosay:v2", args=("echo", "hi")))
     assert "--entrypoint" not in argv
