@@ -228,6 +228,9 @@ class WorkflowRunner:
             self._persist_every_s = max(_PERSIST_EVERY_S, 9 * (time.monotonic() - now))
 
     def _write_status(self) -> None:
+        # The previous status goes first: otherwise two renderings of every node are
+        # alive at once while the new one is built (the peak of a large workflow's RSS).
+        self.workflow.pop("status", None)
         status = self.machine.status()
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec
