@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["apply_fields", "parse_fields"]
+__all__ = ["apply_fields", "parse_fields", "reaches"]
 
 #: a trie of path segments; None marks where a path ends (the whole subtree is meant)
 Trie = dict[str, "Trie | None"]
@@ -67,3 +67,23 @@ def apply_fields(obj: Any, spec: str | None) -> Any:
         return obj
     exclude, trie = parsed
     return _drop(obj, trie) if exclude else _keep(obj, trie)
+
+
+def reaches(spec: str | None, path: str) -> bool:
+    """Whether the answer filtered by `spec` can hold anything under the dotted `path`.
+
+    `status.nodes` is the bulk of a large workflow: when the filter keeps none of it
+    (`fields=status.phase`, or `-status.nodes`), the reader can leave it unread.
+    """
+    parsed = parse_fields(spec)
+    if parsed is None:
+        return True
+    exclude, trie = parsed
+    node: Trie | None = trie
+    for part in path.split("."):
+        if node is None:  # the filter names an ancestor of `path`: all of it
+            return not exclude
+        if part not in node:
+            return exclude
+        node = node[part]
+    return not exclude or node is not None

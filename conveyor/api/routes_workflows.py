@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 
 from conveyor.api.auth import Auth, require
 from conveyor.api.deps import ERRORS, ServiceDep, checked, reply
-from conveyor.api.fields import apply_fields
+from conveyor.api.fields import apply_fields, reaches
 from conveyor.api.listing import ObjectFilter, list_workflows, resource_version
 from conveyor.api.models import (
     CreateOptions,
@@ -100,7 +100,7 @@ async def get_workflow(
     uid: str | None = Query(None),
 ) -> JSONResponse:
     require(auth, namespace, "get")
-    wf = service.get_workflow(namespace, name)
+    wf = service.get_workflow(namespace, name, nodes=reaches(fields, "status.nodes"))
     if uid and wf["metadata"].get("uid") != uid:
         raise NotFound(f'workflows.argoproj.io "{name}" with uid {uid!r} not found')
     return reply(apply_fields(wf, fields))

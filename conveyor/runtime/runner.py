@@ -242,6 +242,10 @@ class WorkflowRunner:
     def _write_status(self) -> asyncio.Future[None]:
         """Render the status and hand a new workflow object to the journal (the object
         handed over is never changed afterwards: the journal stores it in a thread)."""
+        # The previous status is let go first (a new object without it: the journal may
+        # still hold the old one), or two renderings of every node are alive at once while
+        # the new one is built (the peak of a large workflow's RSS).
+        self.workflow = {k: v for k, v in self.workflow.items() if k != "status"}
         status = self.machine.status()
         if self.stored_spec is not None:
             status["storedWorkflowTemplateSpec"] = self.stored_spec

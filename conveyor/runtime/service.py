@@ -155,8 +155,9 @@ class Service:
         doc = {**manifest, "metadata": {**(manifest.get("metadata") or {}), "namespace": namespace}}
         return checked_expressions(validate(doc, templates=self.store, limits=self.settings))
 
-    def get_workflow(self, namespace: str, name: str) -> dict[str, Any]:
-        return self.store.get_workflow(namespace, name)
+    def get_workflow(self, namespace: str, name: str, *, nodes: bool = True) -> dict[str, Any]:
+        """The workflow as last stored; `nodes=False` leaves out `status.nodes` (cheaper)."""
+        return self.store.get_workflow(namespace, name, nodes=nodes)
 
     async def delete_workflow(self, namespace: str, name: str) -> None:
         """Delete from the live list; a finished workflow's archived copy stays."""

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from conveyor.api.fields import apply_fields
+from conveyor.api.fields import apply_fields, reaches
 from conveyor.api.listing import ObjectFilter, page_by_name, parse_field_selector
 from conveyor.api.models import SubmitOpts
 from conveyor.api.submit import canonical_kind, workflow_from
@@ -40,6 +40,21 @@ LIST = {
 ])
 def test_apply_fields(fields: str | None, expected: dict[str, Any]) -> None:
     assert apply_fields(LIST, fields) == expected
+
+
+@pytest.mark.parametrize("fields, needs_nodes", [
+    (None, True), ("", True), ("status", True), ("status.nodes", True), ("status.nodes.x.phase", True),
+    ("-status.phase", True), ("-metadata", True), ("-status.nodes.x", True),
+    ("status.phase,status.progress", False), ("metadata", False), ("-status.nodes", False), ("-status", False),
+])
+def test_reaches_tells_whether_a_filter_keeps_any_node(fields: str | None, needs_nodes: bool) -> None:
+    assert reaches(fields, "status.nodes") is needs_nodes
+    wf = {"metadata": {"name": "a"}, "status": {"phase": "Running", "nodes": {"x": {"phase": "Running"}}}}
+    bare = {"metadata": {"name": "a"}, "status": {"phase": "Running"}}
+    if not needs_nodes:  # what `reaches` promises: the answer is the same without the nodes
+        assert apply_fields(bare, fields) == apply_fields(wf, fields)
+    else:
+        assert apply_fields(bare, fields) != apply_fields(wf, fields)
 
 
 @pytest.mark.parametrize("text, parsed", [

@@ -75,6 +75,20 @@ def test_update_replaces_object_and_columns(store: Store, make_wf) -> None:
     assert store.list_workflows(label_selector="stage=one")[0] == []
 
 
+def test_get_without_nodes_is_the_body_minus_status_nodes(store: Store, make_wf) -> None:
+    wf = store.create_workflow(make_wf("paged", phase="Running"))
+    wf["status"]["nodes"] = {"paged-1": {"id": "paged-1", "phase": "Succeeded", "displayName": "é\u2603"}}
+    wf["status"]["progress"], wf["status"]["estimatedDuration"] = "1/1", 1.5
+    store.update_workflow(wf)
+    full = store.get_workflow("default", "paged")
+    assert full["status"]["nodes"]["paged-1"]["displayName"] == "é\u2603"
+    bare = store.get_workflow("default", "paged", nodes=False)
+    assert bare == {**full, "status": {k: v for k, v in full["status"].items() if k != "nodes"}}
+    assert list(bare["status"]) == [k for k in full["status"] if k != "nodes"]  # order kept, as Argo's JSON is
+    with pytest.raises(NotFound):
+        store.get_workflow("default", "ghost", nodes=False)
+
+
 def test_update_missing_raises_not_found(store: Store, make_wf) -> None:
     with pytest.raises(NotFound, match='workflows.argoproj.io "ghost" not found'):
         store.update_workflow(make_wf("ghost"))
