@@ -140,6 +140,11 @@ class DockerTask(ContainerTask):
             await ex.call(ex.client.api.start, cid)
         except Exception as e:  # noqa: BLE001
             running.abandon()
+            if ex.engine_gone(e) is not None:
+                # the engine went away between create and start's answer: the container
+                # may well be running; as mid-run, an Error the retryStrategy applies to
+                return (f'lost the Docker Engine while container "{c.name}" started ({error_text(e)}): '
+                        "the container runtime failed mid-run")
             return f'failed to start container "{c.name}": {error_text(e)}'
         running.follow()
         if capture:
