@@ -131,16 +131,10 @@ class Store(TokenStore, ArchiveStore, SecretStore):
 
     def create_workflow(self, wf: dict[str, Any]) -> dict[str, Any]:
         """Store a new workflow (fsynced) and return the stored copy; AlreadyExists if its name is taken."""
-        stored, error = self.create_workflows([wf])[0]
+        stored, error = self.write_batch(creates=[wf]).created[0]
         if error is not None:
             raise error
         return stored
-
-    def create_workflows(self, wfs: Sequence[dict[str, Any]]) -> list[tuple[dict[str, Any], AlreadyExists | None]]:
-        """Store new workflows in one fsynced transaction (one disk flush for all: the
-        server gathers the creates that arrive together); per workflow, its stored copy
-        and None, or the AlreadyExists that refused it (the others are stored all the same)."""
-        return self.write_batch(creates=wfs).created
 
     def write_batch(self, *, creates: Sequence[dict[str, Any]] = (),
                     appends: Sequence[tuple[str, str, Sequence[dict[str, Any]], Sequence[tuple[str, str, str]]]] = (),
