@@ -70,25 +70,33 @@ def empty(root: Path, skeleton: Snapshot) -> bool:
     """Delete what is not in `skeleton`, restore its folders' modes; True when `root` is clean again.
 
     One walk: what it keeps must be every skeleton entry, with its kind and link target,
-    and nothing else may be left (a failed delete is an OSError, and the root is not clean)."""
-    kept: set[str] = set()
+    and nothing else may be left (a failed delete is an OSError, and the root is not clean).
+    It runs after every task, so it walks with `scandir` entries (their kind comes with the
+    listing) and stats only the folders it keeps, whose modes it checks."""
+    kept = 0
+
+    def walk(folder: str, prefix: str) -> None:
+        nonlocal kept
+        with os.scandir(folder) as entries:
+            listed = list(entries)
+        for entry in listed:
+            rel = prefix + entry.name
+            want = skeleton.get(rel)
+            link = entry.is_symlink()
+            kind = "link" if link else "dir" if entry.is_dir(follow_symlinks=False) else "file"
+            if want is None or want[0] != kind or (link and os.readlink(entry.path) != want[2]):
+                _remove(entry.path)
+                continue
+            kept += 1
+            if kind == "dir":
+                mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+                if mode != want[1]:
+                    os.chmod(entry.path, want[1])
+                walk(entry.path, rel + "/")
+
     try:
-        for folder, dirs, files in os.walk(root):
-            for name in list(dirs) + files:
-                path = os.path.join(folder, name)
-                rel = os.path.relpath(path, root)
-                want = skeleton.get(rel)
-                st = os.lstat(path)
-                kind = "link" if stat.S_ISLNK(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode) else "file"
-                if want is None or want[0] != kind or (kind == "link" and os.readlink(path) != want[2]):
-                    _remove(path)
-                    if name in dirs:
-                        dirs.remove(name)
-                    continue
-                if kind == "dir" and stat.S_IMODE(st.st_mode) != want[1]:
-                    os.chmod(path, want[1])
-                kept.add(rel)
-        return len(kept) == len(skeleton)
+        walk(str(root), "")
+        return kept == len(skeleton)
     except OSError:
         return False
 

@@ -171,6 +171,10 @@ def make_root(root: Path, layout: HostLayout) -> None:
     # The empty folders every Linux image has, so `os.mkdir("/mnt/out")` works as in a container.
     for folder in ("mnt", "home", "srv", "media", "run", "var/tmp"):
         (root / folder).mkdir(parents=True, exist_ok=True)
+    # Where script templates' source goes (SCRIPT_PATH, /argo/staging/script): kept in the
+    # skeleton, so a reused root loses only the file after a script task, not two folders
+    # (a folder delete is what a pooled root saves; see `_roots.py`).
+    (root / "argo" / "staging").mkdir(parents=True, exist_ok=True)
     # The mount points bwrap binds over: made once with the root, so a reused root
     # (`_roots.py`) keeps them instead of bwrap creating them again for every task.
     for folder in ("proc", "dev", *(dest.lstrip("/") for _, dest in layout.binds)):

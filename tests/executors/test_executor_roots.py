@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from conveyor.executors._roots import RootPool, empty, snapshot
+from conveyor.executors._sandbox import HostLayout, make_root
 
 
 def skeleton(root: Path) -> None:
@@ -79,3 +80,19 @@ def test_folders_of_dead_processes_are_swept(tmp_path: Path) -> None:
 
     asyncio.run(go())
     assert not dead.exists()
+
+
+def test_a_script_tasks_root_comes_clean_keeping_its_staging_folder(tmp_path: Path) -> None:
+    # make_root keeps /argo/staging in the skeleton: after a script task only the file goes.
+    layout = HostLayout(binds=(("/usr", "/usr"),), symlinks=(("/bin", "usr/bin"),))
+    root = tmp_path / "r"
+    root.mkdir()
+    make_root(root, layout)
+    shape = snapshot(root)
+    assert shape["argo/staging"][0] == "dir" and shape["bin"] == ("link", shape["bin"][1], "usr/bin")
+    script = root / "argo" / "staging" / "script"
+    script.write_text("print(1)")
+    (root / "argo" / "staging" / "cache").mkdir()
+    (root / "argo" / "staging" / "cache" / "x").write_text("x")
+    assert empty(root, shape)
+    assert snapshot(root) == shape and os.listdir(root / "argo" / "staging") == []
