@@ -51,6 +51,12 @@ VARIABLES: dict[str, tuple[str, str]] = {
         "process executor: fork `python`/`python3` script tasks from a warm interpreter kept per task root "
         "and workflow (each task still its own process) instead of starting a fresh one",
     ),
+    "CONVEYOR_KEEP_SANDBOX": (
+        "true",
+        "process executor with bubblewrap: from a workflow's third task in a row in a task root on, "
+        "fork its plain-command tasks in that root's kept sandbox (each still its own process and "
+        "session) instead of building a new sandbox per task",
+    ),
     "CONVEYOR_ALLOW_PRIVILEGED": (
         "false",
         "let containers whose securityContext asks for privileged: true or capabilities.add have them "
@@ -146,6 +152,7 @@ class Settings:
     max_log_bytes: int = 10 * 1024 * 1024
     keep_scratch: bool = False
     warm_python: bool = True
+    keep_sandbox: bool = True
     #: containers may be privileged or add capabilities when their securityContext asks
     allow_privileged: bool = False
     #: image name (without tag) -> entrypoint used when a container names no command,
@@ -217,6 +224,7 @@ class Settings:
             max_log_bytes=_log_cap(_int(env, "CONVEYOR_MAX_LOG_BYTES")),
             keep_scratch=_bool(env, "CONVEYOR_KEEP_SCRATCH"),
             warm_python=_bool(env, "CONVEYOR_WARM_PYTHON"),
+            keep_sandbox=_bool(env, "CONVEYOR_KEEP_SANDBOX"),
             allow_privileged=_bool(env, "CONVEYOR_ALLOW_PRIVILEGED"),
             semaphore_limits=_limits(_env(env, "CONVEYOR_SEMAPHORES")),
             server_url=env.get("CONVEYOR_HOST") or _env(env, "PIPELINE_HOST"),

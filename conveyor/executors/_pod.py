@@ -277,6 +277,7 @@ class ProcessTask(PodTask):
         entrypoints: dict[str, tuple[str, ...]],
         release: Callable[[], None],
         warm: Callable[[str], Zygote] | None = None,
+        launcher: Callable[[], Zygote | None] | None = None,
     ) -> None:
         self._sb = sandbox
         self._base_env = {**base_env, **sandbox.env}
@@ -284,6 +285,8 @@ class ProcessTask(PodTask):
         self._release = release
         #: python interpreter path -> the warm interpreter of this task's root (`_warm.py`)
         self._warm = warm
+        #: the root's kept sandbox to fork plain commands in, when one is up (`_warm.py`)
+        self._launcher = launcher
         super().__init__(spec)
 
     async def _cleanup(self) -> None:
@@ -366,6 +369,11 @@ class ProcessTask(PodTask):
                                                                      self.spec.max_log_bytes)
             except OSError as e:  # ConnectionError too: a fresh interpreter then, as without it
                 _logger.warning("warm python interpreter unusable (%s); starting a fresh one", e)
+        elif self._launcher is not None and full != argv and (kept := self._launcher()) is not None:
+            try:
+                running = await kept.start(argv, env, cwd, log_path, capture, self.spec.max_log_bytes, exec_=True)
+            except OSError as e:
+                _logger.warning("kept sandbox unusable (%s); starting the task in a new one", e)
         try:
             if running is None:
                 running = await Running.spawn(full, env=env, cwd=proc_cwd, log_path=log_path, capture=capture,

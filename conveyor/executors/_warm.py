@@ -14,6 +14,15 @@ each task the task's session is killed, as for any task.
 `CONVEYOR_WARM_PYTHON=false` turns this off. Tasks that set `PYTHON*` variables,
 pass interpreter options or arguments start a fresh interpreter as before: those
 settings act at start-up, which a warm interpreter has behind it.
+
+The same interpreter is the launcher of a kept sandbox (`WarmPython.launcher`): under
+bubblewrap, a new sandbox per task (namespaces, a dozen mounts) costs a few ms, more
+than `true` itself. Once a workflow's second task in a row lands in a root, an
+interpreter is started there (in the background: that task runs as before), and the
+workflow's next plain-command tasks in that root are forked from it and exec their
+command, each still its own process and session, its strays killed after it as for
+Python tasks. A workflow with one or two tasks never waits for an interpreter.
+`CONVEYOR_KEEP_SANDBOX=false` turns this off.
 """
 
 from __future__ import annotations
@@ -67,6 +76,16 @@ class Zygote:
             theirs.close()
         self._sock.setblocking(False)
         self.broken = False
+        #: tasks forked so far
+        self.served = 0
+        self._ready = asyncio.ensure_future(self._recv())
+        # retrieved here, so an interpreter that died before anyone asked logs no warning
+        self._ready.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    def ready(self) -> bool:
+        """Up and waiting for a task (a launcher is used only then: never waited for)."""
+        return (not self.broken and self._ready.done() and not self._ready.cancelled()
+                and self._ready.exception() is None)
 
     async def _recv(self) -> dict[str, Any]:
         data = await asyncio.get_running_loop().sock_recv(self._sock, 1 << 16)
@@ -76,11 +95,17 @@ class Zygote:
         return message
 
     async def start(self, argv: list[str], env: dict[str, str], cwd: str, log_path: Path, capture: bool,
-                    max_log_bytes: int = 0) -> WarmRunning:
-        """Fork the task; raises OSError (also ConnectionError) when the interpreter cannot."""
+                    max_log_bytes: int = 0, *, exec_: bool = False) -> WarmRunning:
+        """Fork the task (a script run by this interpreter, or with `exec_` any command);
+        raises OSError (also ConnectionError) when the interpreter cannot."""
+        try:
+            await asyncio.shield(self._ready)
+        except BaseException:
+            self.broken = True
+            raise
         pipes = OutputPipes(log_path, capture, max_log_bytes)
         try:
-            request = json.dumps({"argv": argv, "env": env, "cwd": cwd}).encode()
+            request = json.dumps({"argv": argv, "env": env, "cwd": cwd, "exec": exec_}).encode()
             socket.send_fds(self._sock, [request], [pipes.out_w, pipes.err_w])
             readers = pipes.started(asyncio.get_running_loop())
         except BaseException:
@@ -98,6 +123,7 @@ class Zygote:
             pipes.sink.close()
             raise
         sink, tail = pipes.sink, pipes.tail
+        self.served += 1
         return WarmRunning(self, int(reply["pid"]), readers, sink, tail)
 
     def signal(self, sig: int) -> None:
@@ -106,6 +132,7 @@ class Zygote:
 
     def close(self) -> None:
         """End the interpreter (closing its socket ends it; SIGKILL makes sure)."""
+        self._ready.cancel()
         self._sock.close()
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._proc.pid, signal.SIGKILL)
@@ -150,6 +177,8 @@ class WarmPython:
 
     def __init__(self) -> None:
         self._by_root: dict[Path, Zygote] = {}
+        #: the workflow whose plain task ran last in each root, and how many in a row
+        self._last: dict[Path, tuple[tuple[str, str], int]] = {}
         #: interpreters started so far
         self.started = 0
 
@@ -166,7 +195,28 @@ class WarmPython:
             self.started += 1
         return z
 
+    def launcher(self, root: Path, owner: tuple[str, str], python: str,
+                 wrap: Callable[[list[str]], tuple[list[str], Path]]) -> Zygote | None:
+        """The root's interpreter to fork a plain command of `owner` from, when one is up;
+        None: start the task as usual. Any interpreter of the workflow will do (a command
+        does not run in it); the second task in a row of a workflow here starts one."""
+        z = self._by_root.get(root)
+        if z is not None and (z.broken or z.owner != owner):
+            del self._by_root[root]  # the root went to another workflow: its sandbox ends now
+            z.close()
+            z = None
+        if z is not None:
+            return z if z.ready() else None
+        last, count = self._last.get(root, (None, 0))
+        count = count + 1 if last == owner else 1
+        self._last[root] = (owner, count)
+        if count >= 2:
+            self._by_root[root] = Zygote(python, owner, wrap)
+            self.started += 1
+        return None
+
     def drop(self, root: Path) -> None:
+        self._last.pop(root, None)
         z = self._by_root.pop(root, None)
         if z is not None:
             z.close()

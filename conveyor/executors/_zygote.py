@@ -1,15 +1,19 @@
-"""A warm Python interpreter that forks one child per script task (run by `_warm.py`).
+"""A warm Python interpreter that forks one child per task (run by `_warm.py`).
 
 This file is a program, not a module of conveyor: `_warm.py` runs its text with
 `python -c` inside the task's sandbox, so it may import nothing but the standard
 library. It talks over one SOCK_SEQPACKET socket (the fd number is its argument),
 one JSON message per packet:
 
-  in:  {"argv": [...], "env": {...}, "cwd": "..."} with two fds (stdout, stderr)
+  out: {"ready": true}            once, when it is up
+  in:  {"argv": [...], "env": {...}, "cwd": "...", "exec": bool} with two fds (stdout, stderr)
   out: {"pid": N}                 the child was forked
   in:  {"signal": N}              signal the child's process group
   out: {"exit": CODE}             the child ended (128+N when killed by signal N)
 
+The child runs a Python script (argv[1]) in this interpreter or, with "exec", execs
+argv as any command (the kept sandbox of `_warm.py`'s launcher): exit 127 when it
+cannot be found, 126 when it cannot be run, as a shell says.
 One child at a time: the executor gives a sandbox to one task at a time. When the
 socket closes, the interpreter ends (and with it, under bubblewrap, the sandbox).
 Why not a fresh `python3` per task: its start-up (imports, site, .pth files) costs
@@ -42,6 +46,8 @@ def _child(request, fds):
     os.environ.clear()
     os.environ.update(request["env"])
     os.chdir(request["cwd"])
+    if request.get("exec"):
+        _exec(request["argv"], request["env"])
     script = request["argv"][1]
     sys.argv = request["argv"][1:]
     sys.path[0] = os.path.dirname(os.path.abspath(script))
@@ -79,6 +85,18 @@ def _child(request, fds):
     except BaseException:
         code = code or 1
     os._exit(code)
+
+
+def _exec(argv, env):
+    # What Python set at start-up, a command started by a shell would not have: ignored
+    # signals stay ignored across exec (handlers reset by themselves).
+    for sig in (signal.SIGPIPE, signal.SIGXFSZ):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        os.execvpe(argv[0], argv, env)
+    except OSError as e:
+        os.write(2, f"{argv[0]}: {e.strerror}\n".encode(errors="replace"))
+        os._exit(127 if isinstance(e, FileNotFoundError) else 126)
 
 
 def _become_subreaper():
@@ -163,6 +181,7 @@ def main():
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
     signal.signal(signal.SIGCHLD, lambda *_: None)
+    _send(sock, {"ready": True})
     while True:
         data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 2)
         if not data:

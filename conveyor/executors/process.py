@@ -16,6 +16,7 @@ import functools
 import logging
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -67,7 +68,7 @@ class ProcessExecutor:
         self._roots: RootPool | None = None
         #: the layout the pool's roots are made for (`make_root`)
         self._roots_layout: HostLayout | None = None
-        self._warm = WarmPython() if settings.warm_python else None
+        self._warm = WarmPython() if settings.warm_python or settings.keep_sandbox else None
 
     async def sandbox_mode(self) -> SandboxMode:
         """Either `bwrap` or `none`; probes bubblewrap once (`bwrap ... true`) and remembers."""
@@ -119,10 +120,15 @@ class ProcessExecutor:
         else:
             keep = [dest for _, dest in layout.binds] + [link for link, _ in layout.symlinks]
             sandbox = RemapSandbox(root, named_paths(spec), keep)
-        warm = None
+        warm = launcher = None
         if self._warm is not None and not self.settings.keep_scratch:
-            warm = functools.partial(self._warm.get, root, owner=(spec.namespace, spec.workflow),
-                                     wrap=functools.partial(sandbox.wrap, cwd="/"))
+            owner, wrap = (spec.namespace, spec.workflow), functools.partial(sandbox.wrap, cwd="/")
+            if self.settings.warm_python:
+                warm = functools.partial(self._warm.get, root, owner=owner, wrap=wrap)
+            # A kept sandbox is only worth it under bubblewrap (without it a task is one
+            # plain spawn); its interpreter is this one, which the layout shows inside.
+            if self.settings.keep_sandbox and mode == "bwrap" and layout.covers(sys.executable):
+                launcher = functools.partial(self._warm.launcher, root, owner, sys.executable, wrap)
         task = ProcessTask(
             spec,
             sandbox,
@@ -130,6 +136,7 @@ class ProcessExecutor:
             entrypoints=dict(self.settings.image_entrypoints),
             release=release,
             warm=warm,
+            launcher=launcher,
         )
         self._tasks.add(task)
         task.on_done(lambda: self._tasks.discard(task))
