@@ -67,8 +67,9 @@ def find_executable(argv0: str, path_env: str, visible: Callable[[str], Path]) -
     """The path (as the sandboxed process sees it) that a bare `argv0` runs from PATH, or None."""
     for folder in path_env.split(os.pathsep):
         if folder.startswith("/"):
-            place = visible(folder) / argv0
-            if place.is_file() and os.access(place, os.X_OK):
+            # os.path, not pathlib: this runs for every task start, once per PATH entry
+            place = os.path.join(visible(folder), argv0)
+            if os.path.isfile(place) and os.access(place, os.X_OK):
                 return os.path.join(folder, argv0)
     return None
 

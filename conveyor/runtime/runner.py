@@ -208,8 +208,9 @@ class WorkflowRunner:
                     await handle.terminate()
                 result = await handle.wait()
                 artifacts = await store_outputs(self.repo, plan, result)
-                if spec.log_dir.is_dir():
-                    self._logs += [(node_id, log.stem, str(log)) for log in sorted(spec.log_dir.glob("*.log"))]
+                # each container's log, `<name>.log` (one stat each, not a listing per task)
+                self._logs += [(node_id, c.name, log) for c in sorted(spec.containers, key=lambda c: c.name)
+                               if os.path.isfile(log := os.path.join(spec.log_dir, f"{c.name}.log"))]
             except ConveyorError as exc:
                 result, artifacts = TaskResult(phase="Error", message=str(exc)), {}
             except OSError as exc:
