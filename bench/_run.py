@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 from bench import _api
 from bench._container import container
 from bench._figures import Figure
-from bench._runs import sandbox_floor, time_baseline, time_run, time_server, write
+from bench._runs import Files, sandbox_floor, time_baseline, time_run, time_server, write
 from bench._server import Server, environment
 from bench.shapes import SHAPES, build
 
@@ -104,10 +104,16 @@ class Bench:
         served = Figure(name, "server", n, "s", floor)
         self.figures += [run, served]
         # The same graph with each task `true` inside conveyor's own sandbox: how much of
-        # the ratio is the isolation, and how much the engine.
-        argv = sandbox_floor(self.scratch) if shape.kind == "process" and self.plan.sandbox != "none" else None
-        floor_files = write(shape, self.scratch, argv) if argv else None
-        isolated = Figure(name, "server / sandboxed floor", n, "s", "the baseline, each task `true` in bubblewrap")
+        # the ratio is the isolation (a sandbox per task), and how much the engine. For the
+        # python shape: each task in a process of its own, forked from a warm worker.
+        floor_files: Files | None = None
+        if shape.kind == "python":
+            floor_files = write(shape, self.scratch, fork=True)
+            isolated = Figure(name, "server / forked floor", n, "s", "the process pool, each task a forked child")
+        else:
+            argv = sandbox_floor(self.scratch) if self.plan.sandbox != "none" else None
+            floor_files = write(shape, self.scratch, argv) if argv else None
+            isolated = Figure(name, "server / sandboxed floor", n, "s", "the baseline, each task `true` in bubblewrap")
         if floor_files is not None:
             self.figures.append(isolated)
         for rep in range(1, self.plan.reps + 1):
@@ -122,7 +128,7 @@ class Bench:
                 f, f_tasks = time_baseline(floor_files)
                 isolated.baseline.append(f)
                 isolated.baseline_tasks.append(f_tasks)
-                self.progress.console.print(f"[dim]{what}: sandboxed floor {f:.2f} s, {f_tasks} tasks[/dim]")
+                self.progress.console.print(f"[dim]{what}: {isolated.label.removeprefix('server / ')} {f:.2f} s, {f_tasks} tasks[/dim]")
             self._doing(f"{what}: conveyor run")
             t, tasks, self.executor_line = time_run(files, self.scratch, timeout_s=self.plan.timeout_s,
                                                     sandbox=self.plan.sandbox)

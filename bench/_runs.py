@@ -34,12 +34,14 @@ class Files:
         self.manifest, self.graph = manifest, graph
 
 
-def write(shape: Shape, folder: Path, argv: list[str] | None = None) -> Files:
-    """The shape's manifest and its graph for the baseline (whose tasks run `argv`, if given)."""
-    stem = folder / f"{shape.name}-{shape.n}{'-floor' if argv else ''}"
+def write(shape: Shape, folder: Path, argv: list[str] | None = None, *, fork: bool = False) -> Files:
+    """The shape's manifest and its graph for the baseline (whose tasks run `argv`, if
+    given, or with `fork` each python task in a forked child)."""
+    stem = folder / f"{shape.name}-{shape.n}{'-floor' if argv or fork else ''}"
     manifest, graph = stem.with_suffix(".yaml"), stem.with_suffix(".graph.json")
     manifest.write_text(yaml.safe_dump(shape.manifest, sort_keys=False))
-    graph.write_text(json.dumps({"kind": shape.kind, "graph": shape.graph, **({"argv": argv} if argv else {})}))
+    extra = {**({"argv": argv} if argv else {}), **({"fork": True} if fork else {})}
+    graph.write_text(json.dumps({"kind": shape.kind, "graph": shape.graph, **extra}))
     return Files(manifest, graph)
 
 

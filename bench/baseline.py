@@ -4,10 +4,13 @@
 "python", "graph": {task: [tasks it waits for]}}) and prints {"tasks": how many it ran}.
 No persistence, no templating, no isolation: what conveyor is measured against. With
 "argv" in the file each process task runs that command instead of `true` (the harness's
-isolation floor: `true` inside the same bubblewrap sandbox conveyor uses).
+isolation floor: `true` inside the same bubblewrap sandbox conveyor uses). With "fork"
+each python task runs in a child forked from its pool worker (the floor of a process per
+task, which conveyor keeps and the plain process pool does not).
 """
 
 import json
+import os
 import subprocess
 import sys
 from concurrent.futures import (
@@ -30,6 +33,16 @@ def run_python(_: str) -> int:
     return 1
 
 
+def run_forked(name: str) -> int:
+    pid = os.fork()
+    if pid == 0:
+        os._exit(run_python(name) - 1)
+    _, status = os.waitpid(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"task {name} exited {status}")
+    return 1
+
+
 def main(path: str) -> None:
     with open(path) as f:
         spec = json.load(f)
@@ -38,7 +51,7 @@ def main(path: str) -> None:
     sorter.prepare()
     python = spec["kind"] == "python"
     pool = ProcessPoolExecutor(max_workers=2) if python else ThreadPoolExecutor(max_workers=2)
-    task = run_python if python else run_true
+    task = (run_forked if spec.get("fork") else run_python) if python else run_true
     running: dict[Future[object], str] = {}
     ran = 0
     with pool:

@@ -39,6 +39,9 @@ def test_quick_run_reports_every_shape_against_its_baseline(tmp_path: Path) -> N
             assert fig["ratio"] is not None
             assert fig["tasks"]["conveyor"] == fig["tasks"]["baseline"] == [expected]
             assert fig["tasks"]["match"] is True
+    # the python shape's floor of a process per task ran the same tasks as conveyor
+    forked = figures[("python", "server / forked floor")]
+    assert forked["tasks"]["baseline"] == forked["tasks"]["conveyor"] == [QUICK_N]
     for group in ("latency", "get", "throughput", "server"):
         assert any(g == group for g, _ in figures), group
     targets = data["targets"]
