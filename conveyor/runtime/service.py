@@ -359,11 +359,8 @@ class Service:
 
     def _archive(self, namespace: str, name: str) -> None:
         """Archive the workflow as its runner last wrote it, if it finished (a cancelled run did not)."""
-        wf = self.store.find_workflow(namespace, name)
-        if wf is None or (wf.get("status") or {}).get("phase") not in DONE_PHASES:
-            return
         try:
-            self.store.archive_workflow(wf)
+            self.store.archive_stored(namespace, name, DONE_PHASES)
         except Exception:  # the live workflow is intact; only its archived copy is missing
             _log.exception("could not archive workflow %s/%s", namespace, name)
 
