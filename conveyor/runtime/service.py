@@ -159,6 +159,10 @@ class Service:
         """The workflow as last stored; `nodes=False` leaves out `status.nodes` (cheaper)."""
         return self.store.get_workflow(namespace, name, nodes=nodes)
 
+    def workflow_json(self, namespace: str, name: str) -> str:
+        """The workflow as last stored, as JSON text (in the API's own form: compact, UTF-8)."""
+        return self.store.workflow_json(namespace, name)
+
     async def delete_workflow(self, namespace: str, name: str) -> None:
         """Delete from the live list; a finished workflow's archived copy stays."""
         self.store.get_workflow(namespace, name)  # NotFound first
