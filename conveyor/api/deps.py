@@ -16,7 +16,7 @@ from conveyor.api.models import ErrorBody
 from conveyor.errors import InvalidInput
 from conveyor.runtime import Service
 
-__all__ = ["ERRORS", "ServiceDep", "checked", "reply", "service_of"]
+__all__ = ["ERRORS", "JSONText", "ServiceDep", "checked", "reply", "service_of"]
 
 
 def service_of(request: Request) -> Service:
@@ -29,6 +29,16 @@ ServiceDep = Annotated[Service, Depends(service_of)]
 
 def reply(body: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(body, status_code=status)
+
+
+class JSONText(JSONResponse):
+    """A reply whose content is JSON text already (an object as the store keeps it:
+    compact and UTF-8, the bytes JSONResponse would write for the parsed object)."""
+
+    def render(self, content: Any) -> bytes:
+        if not isinstance(content, str):
+            raise TypeError(f"JSONText takes JSON text, not {type(content).__name__}")
+        return content.encode("utf-8")
 
 
 #: what every route documents for its failures: the gRPC-gateway error body

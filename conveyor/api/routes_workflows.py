@@ -15,7 +15,7 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from conveyor.api.auth import Auth, require
-from conveyor.api.deps import ERRORS, ServiceDep, checked, reply
+from conveyor.api.deps import ERRORS, JSONText, ServiceDep, checked, reply
 from conveyor.api.fields import apply_fields, reaches
 from conveyor.api.listing import ObjectFilter, list_workflows, resource_version
 from conveyor.api.models import (
@@ -100,6 +100,11 @@ async def get_workflow(
     uid: str | None = Query(None),
 ) -> JSONResponse:
     require(auth, namespace, "get")
+    if fields is None and uid is None:
+        # The whole object as stored: the stored text is the answer (JSONResponse would
+        # write the same bytes), so a 10,000-node workflow is not parsed into dicts only
+        # to be dumped again.
+        return JSONText(service.workflow_json(namespace, name))
     wf = service.get_workflow(namespace, name, nodes=reaches(fields, "status.nodes"))
     if uid and wf["metadata"].get("uid") != uid:
         raise NotFound(f'workflows.argoproj.io "{name}" with uid {uid!r} not found')

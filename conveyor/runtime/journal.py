@@ -105,29 +105,34 @@ class Journal:
         # fsync for many. Never raises: every failure goes to the awaitables it concerns.
         while self._pending:
             batch, self._pending = self._pending, _Pending()
-            updates = list(batch.updates.values())
-            try:
-                out = await asyncio.to_thread(
-                    self.store.write_batch, creates=[wf for wf, _ in batch.creates],
-                    appends=[a for a, _ in batch.appends], updates=[wf for wf, _, _ in updates])
-            except Exception as exc:  # the transaction failed (disk full, ...): each waiter hears why
-                for fut in [f for _, f in batch.creates] + [f for _, f in batch.appends] + \
-                        [f for _, fs, _ in updates for f in fs]:
-                    _settle(fut, exc)
-                continue
-            for (_, fut_c), (stored, taken) in zip(batch.creates, out.created, strict=True):
-                _settle(fut_c, taken, stored)
-            for (_, fut_a), missing in zip(batch.appends, out.appended, strict=True):
-                _settle(fut_a, missing)
-            for (wf, futures, callbacks), missing in zip(updates, out.updated, strict=True):
-                if missing is None:
-                    for callback in callbacks:
-                        try:
-                            callback(wf)
-                        except Exception:  # a broken listener must never stop the writer
-                            _log.exception("a listener of workflow writes failed")
-                for fut in futures:
-                    _settle(fut, missing)
+            await self._commit(batch)
+
+    async def _commit(self, batch: _Pending) -> None:
+        # A method of its own so that its locals (the workflow documents of the batch)
+        # are let go when it returns, not kept through the next batch's transaction.
+        updates = list(batch.updates.values())
+        try:
+            out = await asyncio.to_thread(
+                self.store.write_batch, creates=[wf for wf, _ in batch.creates],
+                appends=[a for a, _ in batch.appends], updates=[wf for wf, _, _ in updates])
+        except Exception as exc:  # the transaction failed (disk full, ...): each waiter hears why
+            for fut in [f for _, f in batch.creates] + [f for _, f in batch.appends] + \
+                    [f for _, fs, _ in updates for f in fs]:
+                _settle(fut, exc)
+            return
+        for (_, fut_c), (stored, taken) in zip(batch.creates, out.created, strict=True):
+            _settle(fut_c, taken, stored)
+        for (_, fut_a), missing in zip(batch.appends, out.appended, strict=True):
+            _settle(fut_a, missing)
+        for (wf, futures, callbacks), missing in zip(updates, out.updated, strict=True):
+            if missing is None:
+                for callback in callbacks:
+                    try:
+                        callback(wf)
+                    except Exception:  # a broken listener must never stop the writer
+                        _log.exception("a listener of workflow writes failed")
+            for fut in futures:
+                _settle(fut, missing)
 
 
 def _settle(fut: asyncio.Future[Any], error: BaseException | None, value: Any = None) -> None:

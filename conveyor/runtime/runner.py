@@ -261,9 +261,13 @@ class WorkflowRunner:
         labels = {**(meta.get("labels") or {}), "workflows.argoproj.io/phase": status["phase"]}
         if self.machine.done:
             labels["workflows.argoproj.io/completed"] = "true"
-        self.workflow = {**self.workflow, "metadata": {**meta, "annotations": annotations, "labels": labels},
-                         "spec": spec, "status": status}
-        return self.journal.update(self.workflow, self.on_persist)
+        handed = {**self.workflow, "metadata": {**meta, "annotations": annotations, "labels": labels},
+                  "spec": spec, "status": status}
+        # Until the workflow ends the runner keeps no rendering: the journal's is the only
+        # one, freed once it is stored and heard, instead of living on until the next write
+        # (~23 MB of node dicts at 10,000 nodes). The last one is kept: run() returns it.
+        self.workflow = handed if self.machine.done else {k: v for k, v in handed.items() if k != "status"}
+        return self.journal.update(handed, self.on_persist)
 
     async def _shutdown(self) -> None:
         for timer in self.timers.values():

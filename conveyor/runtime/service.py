@@ -159,6 +159,10 @@ class Service:
         """The workflow as last stored; `nodes=False` leaves out `status.nodes` (cheaper)."""
         return self.store.get_workflow(namespace, name, nodes=nodes)
 
+    def workflow_json(self, namespace: str, name: str) -> str:
+        """The workflow as last stored, as JSON text (in the API's own form: compact, UTF-8)."""
+        return self.store.workflow_json(namespace, name)
+
     async def delete_workflow(self, namespace: str, name: str) -> None:
         """Delete from the live list; a finished workflow's archived copy stays."""
         self.store.get_workflow(namespace, name)  # NotFound first
@@ -359,11 +363,8 @@ class Service:
 
     def _archive(self, namespace: str, name: str) -> None:
         """Archive the workflow as its runner last wrote it, if it finished (a cancelled run did not)."""
-        wf = self.store.find_workflow(namespace, name)
-        if wf is None or (wf.get("status") or {}).get("phase") not in DONE_PHASES:
-            return
         try:
-            self.store.archive_workflow(wf)
+            self.store.archive_stored(namespace, name, DONE_PHASES)
         except Exception:  # the live workflow is intact; only its archived copy is missing
             _log.exception("could not archive workflow %s/%s", namespace, name)
 

@@ -22,6 +22,10 @@ from conveyor.store._rows import dump, workflow_row
 __all__ = ["ArchiveStore"]
 
 Page = tuple[list[dict[str, Any]], str | None]
+#: archiving a uid again replaces its entry (a retried workflow ends anew)
+_REPLACE = (" ON CONFLICT (uid) DO UPDATE SET namespace = excluded.namespace, name = excluded.name,"
+            " phase = excluded.phase, created_at = excluded.created_at,"
+            " finished_at = excluded.finished_at, labels = excluded.labels, body = excluded.body")
 
 
 def _not_found(uid: str) -> NotFound:
@@ -40,10 +44,7 @@ class ArchiveStore:
             conn.execute(
                 "INSERT INTO archived_workflows"
                 " (uid, namespace, name, phase, created_at, finished_at, labels, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (uid) DO UPDATE SET namespace = excluded.namespace, name = excluded.name,"
-                " phase = excluded.phase, created_at = excluded.created_at,"
-                " finished_at = excluded.finished_at, labels = excluded.labels, body = excluded.body",
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)" + _REPLACE,
                 (row.uid, row.namespace, row.name, row.phase, row.created_at, row.finished_at,
                  dump(row.labels, "labels"), row.body),
             )
@@ -52,6 +53,33 @@ class ArchiveStore:
                 "INSERT INTO archived_workflow_labels (uid, key, value) VALUES (?, ?, ?)",
                 [(row.uid, k, v) for k, v in row.labels.items()],
             )
+
+    def archive_stored(self, namespace: str, name: str, phases: Sequence[str]) -> bool:
+        """Archive the live workflow as it is stored, if its phase is one of `phases`;
+        whether it was. The row is copied inside SQLite: a finished 10,000-node
+        workflow (megabytes of JSON) is neither parsed nor serialized again for it."""
+        marks = ", ".join("?" * len(phases))
+        with self._db.write(durable=True) as conn:
+            found = conn.execute(
+                f"SELECT uid FROM workflows WHERE namespace = ? AND name = ? AND phase IN ({marks})",
+                (namespace, name, *phases),
+            ).fetchone()
+            if found is None:
+                return False
+            conn.execute(
+                "INSERT INTO archived_workflows"
+                " (uid, namespace, name, phase, created_at, finished_at, labels, body)"
+                " SELECT uid, namespace, name, phase, created_at, finished_at, labels, body"
+                " FROM workflows WHERE namespace = ? AND name = ?" + _REPLACE,
+                (namespace, name),
+            )
+            conn.execute("DELETE FROM archived_workflow_labels WHERE uid = ?", (found[0],))
+            conn.execute(
+                "INSERT INTO archived_workflow_labels (uid, key, value)"
+                " SELECT ?, key, value FROM workflow_labels WHERE namespace = ? AND name = ?",
+                (found[0], namespace, name),
+            )
+        return True
 
     def list_archived(
         self,

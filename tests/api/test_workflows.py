@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import httpx
+import pytest
+from fastapi.responses import JSONResponse
 
-from tests.api.conftest import create, manifest, wait_done
+from tests.api.conftest import LiveServer, create, manifest, wait_done
 
 
 def names(resp: httpx.Response) -> list[str]:
@@ -111,6 +114,29 @@ def test_fields_keep_or_drop_paths(client: httpx.Client) -> None:
     assert one["status"] == {"phase": "Succeeded"} and one["metadata"]["labels"]["a"] == "b" and "spec" not in one
     full = client.get(f"/api/v1/workflows/default/{name}", params={"fields": "-status.nodes"}).json()
     assert "nodes" not in full["status"] and full["spec"]
+
+
+def test_a_whole_workflow_is_answered_as_stored_without_parsing_it(
+        client: httpx.Client, live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = create(client, manifest("echo 'héllo ✓'", name="as-stored", labels={"a": "b"}))["metadata"]["name"]
+    wait_done(client, name)
+    assert live.service is not None
+    store = live.service.store
+    stored = store.workflow_json("default", name)
+
+    def unparsed(*_: object, **__: object) -> None:
+        raise AssertionError("a GET of the whole workflow parsed it")
+
+    monkeypatch.setattr(store, "find_workflow", unparsed)
+    resp = client.get(f"/api/v1/workflows/default/{name}")
+    assert resp.status_code == 200 and resp.headers["content-type"] == "application/json"
+    assert resp.content == stored.encode()  # the bytes JSONResponse writes for the parsed object
+    assert resp.content == JSONResponse(json.loads(stored)).body
+    assert resp.json()["status"]["phase"] == "Succeeded"
+    assert client.get("/api/v1/workflows/default/nope").status_code == 404
+    monkeypatch.undo()
+    assert client.get(f"/api/v1/workflows/default/{name}", params={"fields": "metadata.name"}).json() == {
+        "metadata": {"name": name}}
 
 
 def test_get_by_uid(client: httpx.Client) -> None:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -123,3 +126,42 @@ def test_a_failed_transaction_fails_every_waiter_in_it_and_the_next_one_still_ru
     x, y, z = asyncio.run(main())
     assert isinstance(x, StoreError) and isinstance(y, StoreError) and "disk is full" in str(x)
     assert z["metadata"]["name"] == "z" and store.find_workflow("default", "x") is None
+
+
+class _Doc(dict[str, Any]):
+    """A workflow document that can be weakly referenced (a plain dict cannot)."""
+
+
+def test_a_stored_status_is_let_go_while_the_next_transaction_is_on_its_way(store: Counting) -> None:
+    store.create_workflow(_wf("a"))
+    store.create_workflow(_wf("b"))
+    store.batches.clear()
+    second_began, go_on = threading.Event(), threading.Event()
+    write_batch = store.write_batch
+
+    def gated(**kw: Any) -> Any:
+        if len(store.batches) == 1:  # the second transaction waits, as a slow disk would
+            second_began.set()
+            go_on.wait(10)
+        return write_batch(**kw)
+
+    store.write_batch = gated  # type: ignore[method-assign]
+
+    async def main() -> bool:
+        journal = Journal(store)
+        doc = _Doc(_wf("a", "Succeeded"))
+        gone = weakref.ref(doc)
+        first = journal.update(doc)
+        del doc
+        await asyncio.sleep(0)  # the writer takes it
+        journal.update(_wf("b", "Succeeded"))  # waits for the next transaction
+        await first
+        await asyncio.to_thread(second_began.wait, 10)
+        gc.collect()
+        released = gone() is None  # while the second transaction is on its way
+        go_on.set()
+        await journal.flush()
+        return released
+
+    assert asyncio.run(main())
+    assert [b["updates"] for b in store.batches] == [1, 1]

@@ -1,14 +1,18 @@
-"""The runtime end to end with the process executor: artifacts, isolation, logs."""
+"""The runtime end to end with the process executor: artifacts, isolation, logs, status writes."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from conveyor.store import Store
+from conveyor.runtime import choose_executor
+from conveyor.runtime.prepare import prepare_workflow
+from conveyor.runtime.runner import WorkflowRunner
+from conveyor.store import ArtifactRepo, Store
 from tests.conftest import RunWorkflow
 
 
@@ -126,3 +130,37 @@ spec:
 """))
     assert result["status"]["phase"] == "Error"
     assert "no-such-tool-here" in result["status"]["message"] and "not found" in result["status"]["message"]
+
+
+def test_the_runner_keeps_no_status_between_writes_only_the_last(settings: Any) -> None:
+    store = Store.open(settings.db_path)
+    manifest = wf("""
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    steps:
+    - - {name: one, template: t}
+    - - {name: two, template: t}
+  - name: t
+    container: {image: busybox, command: [sh, -c, "sleep 0.3"]}
+""")
+    workflow, resolved = prepare_workflow(manifest, templates=store, namespace="default")
+    store.create_workflow(workflow)
+    kept: list[tuple[str, bool]] = []  # (phase written, whether the runner still holds a status then)
+
+    async def main() -> dict[str, Any]:
+        executor, _ = await choose_executor(settings, lambda msg: None)
+        runner = WorkflowRunner(settings, store, ArtifactRepo(settings.artifact_dir), executor, workflow,
+                                resolved=resolved,
+                                on_persist=lambda w: kept.append((w["status"]["phase"], "status" in runner.workflow)))
+        try:
+            return await runner.run()
+        finally:
+            await executor.close()
+
+    result = asyncio.run(main())
+    store.close()
+    assert result["status"]["phase"] == "Succeeded"
+    assert kept[-1] == ("Succeeded", True)  # run() returns the last one
+    assert len(kept) > 1 and all(not holds for _, holds in kept[:-1]), kept

@@ -105,3 +105,28 @@ def test_invalid_workflow_is_refused(store: Store, make_wf: WorkflowFactory) -> 
     del wf["metadata"]["uid"]
     with pytest.raises(InvalidInput, match="uid"):
         store.archive_workflow(wf)
+
+
+def test_archive_stored_copies_the_live_row(store: Store, make_wf: WorkflowFactory) -> None:
+    running = make_wf("run", labels={"app": "web"}, phase="Running")
+    store.create_workflow(running)
+    assert not store.archive_stored("default", "run", ("Succeeded", "Failed"))  # not finished
+    assert not store.archive_stored("default", "nope", ("Succeeded",))
+    assert store.list_archived() == ([], None)
+    running["status"] = {"phase": "Failed", "nodes": {"n": {"id": "n", "phase": "Failed"}}}
+    running["metadata"]["labels"] = {"app": "api", "env": "prod"}
+    store.update_workflow(running)
+    assert store.archive_stored("default", "run", ("Succeeded", "Failed"))
+    archived = store.get_archived(running["metadata"]["uid"])
+    assert archived == store.get_workflow("default", "run")
+    assert archived["status"]["nodes"]["n"]["phase"] == "Failed"
+    assert _names(store.list_archived(label_selector="env=prod")[0]) == ["run"]
+    assert _names(store.list_archived(phases=["Failed"])[0]) == ["run"]
+    running["status"]["phase"] = "Succeeded"
+    running["metadata"]["labels"] = {"app": "db"}
+    store.update_workflow(running)
+    assert store.archive_stored("default", "run", ("Succeeded",))  # same uid: replaced, labels too
+    assert store.get_archived(running["metadata"]["uid"])["status"]["phase"] == "Succeeded"
+    assert store.archived_label_values("app") == ["db"]
+    assert store.archived_label_keys() == ["app"]
+    assert store.integrity_check() == []
