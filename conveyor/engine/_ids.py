@@ -32,10 +32,12 @@ def node_id(workflow: str, node_name: str) -> str:
     return f"{workflow}-{fnv32a(node_name)}"
 
 
-def pod_name(workflow: str, node_name: str, template: str) -> str:
-    if node_name == workflow:
+def pod_name(workflow: str, nid: str, template: str) -> str:
+    """The pod of node `nid`: its id's hash after the template (the same hash as the
+    node's, also for a node whose name's hash was taken: see `Machine.new_node`)."""
+    if nid == workflow:
         return workflow
-    suffix = f"-{fnv32a(node_name)}"
+    suffix = nid.removeprefix(workflow)  # "-<hash>"
     prefix = f"{workflow}-{template}" if template else workflow
     # Argo trims the prefix so the whole name stays a valid object name.
     room = _MAX_POD_NAME - len(suffix)

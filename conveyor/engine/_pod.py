@@ -40,7 +40,7 @@ class PodCtl(Ctl):
     def start(self) -> None:
         m, node = self.m, self.node
         self.mark_running()
-        node.pod_name = pod_name(m.name, node.name, self.tmpl.get("name") or node.template_name or "")
+        node.pod_name = pod_name(m.name, node.id, self.tmpl.get("name") or node.template_name or "")
         local: dict[str, Any] = {"pod.name": node.pod_name, "retries": str(self.attempt or 0)}
         try:
             self.sub = substitute(dict(self.tmpl), ChainMap(local, self.scope))

@@ -12,6 +12,7 @@ See https://argo-workflows.readthedocs.io/en/latest/fields/#workflowspec
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import ChainMap, deque
 from collections.abc import Callable, Mapping
@@ -175,7 +176,12 @@ class Machine:
     ) -> Node:
         nid = node_id(self.name, name)
         if nid in self.nodes:
-            raise ConveyorError(f"internal error: node {name!r} created twice")
+            if self.nodes[nid].name == name:
+                raise ConveyorError(f"internal error: node {name!r} created twice")
+            # Two names, one 32-bit hash (about one 10,000-item loop in a hundred has such a
+            # pair): the later node takes the id of `name#1` (or #2, ...). Nodes are made in
+            # the same order when the events are replayed, so it gets the same id again.
+            nid = next(i for k in itertools.count(1) if (i := node_id(self.name, f"{name}#{k}")) not in self.nodes)
         if len(self.nodes) >= self.max_nodes:
             raise BindError(
                 f"workflow would exceed {self.max_nodes} nodes (CONVEYOR_MAX_NODES); "

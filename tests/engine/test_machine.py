@@ -656,3 +656,34 @@ spec:
     s.send({"type": "set", "selector": "displayName=approve", "phase": "Succeeded"})
     assert s.run().phase == "Succeeded"
     assert s.node("deploy").phase == "Succeeded"
+
+
+def test_two_node_names_with_one_hash_get_two_ids_and_pods_the_same_on_replay() -> None:
+    # fnv32a("bench-loop-ztb39.work(942:942)") == fnv32a("bench-loop-ztb39.work(2583:2583)")
+    text = """
+spec:
+  entrypoint: main
+  templates:
+  - name: main
+    dag:
+      tasks:
+      - {name: work, template: t, withItems: ITEMS}
+  - name: t
+    container: {image: busybox, command: [true]}
+""".replace("ITEMS", str(list(range(2584))))
+    wf = workflow(text, name="bench-loop-ztb39")
+    s = Sim(Machine(wf))
+    m = s.run()
+    assert m.phase == "Succeeded"
+    a, b = "bench-loop-ztb39.work(942:942)", "bench-loop-ztb39.work(2583:2583)"
+    assert fnv32a(a) == fnv32a(b)
+    by_name = {n.name: n for n in m.nodes.values()}
+    assert by_name[a].id == node_id(wf["metadata"]["name"], a)
+    assert by_name[b].id == node_id(wf["metadata"]["name"], b + "#1")
+    pods = [n.pod_name for n in m.nodes.values() if n.pod_name]
+    assert len(pods) == len(set(pods)) == 2584  # artifacts are keyed by pod: none shared
+    assert by_name[b].pod_name == f"bench-loop-ztb39-t{by_name[b].id.removeprefix('bench-loop-ztb39')}"
+    replayed = Machine(workflow(text, name="bench-loop-ztb39"))
+    for at, event in s.events:
+        replayed.apply(event, at)
+    assert {n.name: n.id for n in replayed.nodes.values()} == {n.name: n.id for n in m.nodes.values()}

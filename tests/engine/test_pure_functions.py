@@ -56,9 +56,9 @@ def test_fnv32a_and_argo_ids() -> None:
     assert fnv32a("foobar") == 0xBF9CF968
     assert node_id("wf", "wf") == "wf"
     assert node_id("wf", "wf[0].a") == f"wf-{fnv32a('wf[0].a')}"
-    assert pod_name("wf", "wf[0].a", "tmpl") == f"wf-tmpl-{fnv32a('wf[0].a')}"
+    assert pod_name("wf", node_id("wf", "wf[0].a"), "tmpl") == f"wf-tmpl-{fnv32a('wf[0].a')}"
     assert pod_name("wf", "wf", "tmpl") == "wf"
-    assert len(pod_name("w" * 300, "x", "t")) <= 253
+    assert len(pod_name("w" * 300, node_id("w" * 300, "x"), "t")) <= 253
     assert rfc3339(0) == "1970-01-01T00:00:00Z" and rfc3339(None) is None
 
 
