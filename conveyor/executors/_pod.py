@@ -373,7 +373,7 @@ class ProcessTask(PodTask):
             try:
                 running = await kept.start(argv, env, cwd, log_path, capture, self.spec.max_log_bytes, exec_=True)
             except OSError as e:
-                _logger.warning("kept sandbox unusable (%s); starting the task in a new one", e)
+                _logger.warning("the kept sandbox did not start the task (%s); starting it in a new sandbox", e)
         try:
             if running is None:
                 running = await Running.spawn(full, env=env, cwd=proc_cwd, log_path=log_path, capture=capture,

@@ -114,17 +114,22 @@ class Zygote:
             raise
         try:
             reply = await self._recv()
-            if "pid" not in reply:
-                raise OSError(f"the warm interpreter could not start the task: {reply.get('error')}")
         except BaseException:
             self.broken = True
-            for r in readers:
-                r.close()
-            pipes.sink.close()
+            self._drop(readers, pipes)
             raise
+        if "pid" not in reply:  # it could not start this one (it is still good for the next)
+            self._drop(readers, pipes)
+            raise OSError(f"the warm interpreter could not start the task: {reply.get('error')}")
         sink, tail = pipes.sink, pipes.tail
         self.served += 1
         return WarmRunning(self, int(reply["pid"]), readers, sink, tail)
+
+    @staticmethod
+    def _drop(readers: list[PipeReader], pipes: OutputPipes) -> None:
+        for r in readers:
+            r.close()
+        pipes.sink.close()
 
     def signal(self, sig: int) -> None:
         with contextlib.suppress(OSError):

@@ -113,27 +113,23 @@ def test_exit_codes_agree(script: str, code: int, said: str | None, kept: bool,
         assert said in (specs[-1].log_dir / "main.log").read_text()
 
 
-@pytest.mark.parametrize(("argv", "code", "said"), [
-    (["conveyor-no-such-command"], 127, "conveyor-no-such-command: No such file or directory"),
-    (["{plain}"], 126, "{plain}: Permission denied"),
-])
-def test_a_command_that_cannot_be_run_by_the_exec_exits_as_a_shell_says(
-        argv: list[str], code: int, said: str, tmp_path: Path) -> None:
-    # The executor checks the command before it starts anything; a name that goes missing
-    # or changes between that check and the exec still ends as a shell would say.
-    from conveyor.executors._zygote import _exec  # the program's own exec path, in a fork
-
-    plain = tmp_path / "plain"
-    plain.write_text("x")  # no execute bit: EACCES even for root
-    argv, said = [a.format(plain=plain) for a in argv], said.format(plain=plain)
-    err = tmp_path / "err"
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the child execs or exits
-        os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT), 2)
-        _exec(argv, {"PATH": "/nonexistent"})
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == code
-    assert err.read_text().strip() == said
+def test_a_command_the_kept_sandbox_cannot_start_runs_in_a_new_one(
+        kept: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, make_executor: MakeExecutor,
+        make_spec: MakeSpec) -> None:
+    # An executable text file with no #! line: exec refuses it (ENOEXEC), a shell runs it
+    # as a script. The kept sandbox answers that it cannot start it; the executor then
+    # starts the task in a new sandbox, where bubblewrap's execvp hands it to /bin/sh.
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    (tools / "no-shebang").write_text("echo ran as a script\n")
+    (tools / "no-shebang").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:{os.environ['PATH']}")
+    ex = make_executor("bwrap", keep_sandbox=kept)
+    specs = [make_spec(_sh("true")), make_spec(_sh("true")),
+             make_spec(ContainerSpec(name="main", command=("no-shebang",)))]
+    *_, last = asyncio.run(_one_by_one(ex, specs))
+    assert (last.phase, last.result) == ("Succeeded", "ran as a script"), last.message
+    assert ex._warm is not None and ex._warm.started == (1 if kept else 0)
 
 
 def test_terminate_ends_a_kept_task_and_what_it_left(make_executor: MakeExecutor, make_spec: MakeSpec) -> None:
