@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import click
 
 from conveyor.cli._common import open_store
-from conveyor.cli._memory import return_large_blocks
+from conveyor.cli._memory import bound_arenas, return_large_blocks
 from conveyor.cli.main import handle_errors
 from conveyor.config import Settings
 from conveyor.errors import ConveyorError, InvalidInput
@@ -136,8 +136,10 @@ async def serve(settings: Settings, sock: socket.socket, url: str, auth_mode: st
     from conveyor.ui import mount_ui
 
     # Before anything large is allocated: status documents freed go back to the OS
-    # instead of staying in malloc's arenas (`_memory.py` has the measurements).
+    # instead of staying in malloc's arenas, and the threads share two arenas
+    # (`_memory.py` has the measurements).
     return_large_blocks()
+    bound_arenas()
     store = open_store(settings)
     _log_auth_mode(auth_mode, url, store)
     executor, why = await choose_executor(settings, _log.warning)

@@ -61,3 +61,43 @@ def test_large_blocks_stay_mapped_after_a_large_free() -> None:
 
 def test_a_threshold_in_the_environment_wins() -> None:
     assert _probe("set", MALLOC_MMAP_THRESHOLD_="4194304") == "False 0"
+
+
+# Eight threads, each holding a block it allocated; malloc_stats (on stderr) lists one
+# "Arena N:" per arena.
+_THREADS = """
+import ctypes, sys, threading
+from conveyor.cli._memory import bound_arenas
+
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype = ctypes.c_void_p
+was_set = bound_arenas() if sys.argv[1] == "set" else False
+started, hold = threading.Barrier(9), threading.Event()
+
+def work():
+    libc.malloc(4096)
+    started.wait()
+    hold.wait()
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+started.wait()
+libc.malloc_stats()
+hold.set()
+print(was_set)
+"""
+
+
+def _arenas(mode: str, **env: str) -> tuple[str, int]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    out = subprocess.run([sys.executable, "-c", _THREADS, mode], capture_output=True, text=True, check=True,
+                         env={**clean, "PYTHONPATH": str(ROOT), **env})
+    return out.stdout.strip(), sum(line.startswith("Arena ") for line in out.stderr.splitlines())
+
+
+def test_threads_share_a_bounded_number_of_arenas() -> None:
+    said, unbounded = _arenas("leave")
+    assert said == "False" and unbounded > 2  # glibc's own rule: an arena for each new thread, up to 8 a core
+    assert _arenas("set") == ("True", 2)
+    assert _arenas("set", MALLOC_ARENA_MAX="3")[0] == "False"  # the environment's choice wins
