@@ -34,3 +34,16 @@ def bwrap_unusable(tmp: Path) -> str | None:
             asyncio.run(bwrap_problem("/usr/bin/bwrap", tmp, os.environ.get("PATH", "")))
         )
     return _bwrap_problem[0]
+
+
+def processes_with(text: str) -> list[int]:
+    """Pids (other than this one) whose command line contains `text`."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd and int(pid) != os.getpid():
+            found.append(int(pid))
+    return found

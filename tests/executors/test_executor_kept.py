@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from executor_helpers import bwrap_unusable
+from executor_helpers import bwrap_unusable, processes_with
 
 from conveyor.executors.base import ContainerSpec, TaskResult, TaskSpec
 from conveyor.executors.process import ProcessExecutor
@@ -143,16 +143,16 @@ def test_terminate_ends_a_kept_task_and_what_it_left(make_executor: MakeExecutor
             # a stray outside the task's session, then a task that waits for ever
             handle = await ex.launch(make_spec(_sh(f"setsid sh -c 'sleep 300; : {marker}' & sleep 300")))
             for _ in range(100):
-                if _processes_with(marker):
+                if processes_with(marker):
                     break
                 await asyncio.sleep(0.05)
-            assert _processes_with(marker), "the task's child never started"
+            assert processes_with(marker), "the task's child never started"
             (z,) = ex._warm._by_root.values()
             assert z.served == 1
             await handle.terminate(grace_s=1)
             result = await handle.wait()
             await asyncio.sleep(0.1)
-            return result, _processes_with(marker)
+            return result, processes_with(marker)
         finally:
             await ex.close()
 
@@ -180,15 +180,3 @@ def test_another_workflows_task_ends_the_kept_sandbox(make_executor: MakeExecuto
     assert third.result != "1" and theirs.result == "1"  # forked in the kept sandbox; then a new one
     (pid,) = pids
     assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
-
-
-def _processes_with(text: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd and int(pid) != os.getpid():
-            found.append(int(pid))
-    return found

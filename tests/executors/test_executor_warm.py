@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from executor_helpers import processes_with
 
 from conveyor.executors._pod import SCRIPT_PATH
 from conveyor.executors._warm import interpreter
@@ -154,10 +155,10 @@ def test_terminate_ends_the_task_and_what_it_started(warm: bool, make_executor: 
         try:
             handle = await ex.launch(spec)
             for _ in range(100):
-                if _processes_with(marker):
+                if processes_with(marker):
                     break
                 await asyncio.sleep(0.1)
-            assert _processes_with(marker), "the task's child never started"
+            assert processes_with(marker), "the task's child never started"
             await handle.terminate(grace_s=1)
             return await handle.wait()
         finally:
@@ -165,19 +166,8 @@ def test_terminate_ends_the_task_and_what_it_started(warm: bool, make_executor: 
 
     result = asyncio.run(go())
     assert (result.phase, result.message) == ("Failed", "terminated")
-    assert not _processes_with(marker)
+    assert not processes_with(marker)
 
-
-def _processes_with(text: str) -> list[int]:
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd and int(pid) != os.getpid():
-            found.append(int(pid))
-    return found
 
 
 def test_a_dead_interpreter_is_replaced(make_executor: MakeExecutor, make_spec: MakeSpec) -> None:
